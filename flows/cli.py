@@ -1,0 +1,125 @@
+"""``roster``: the command line for analysts (ad hoc) and operators (nightly)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+_CLI_STARTED = time.perf_counter()
+
+import typer  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(stderr=False, width=120)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """roster enrichment: messy creator exports in, one enriched creator roster out."""
+
+
+def print_summary(manifest: dict[str, Any]) -> None:
+    files = Table(title=f"run {manifest['run_id']}: files", show_lines=False)
+    for col in ("file", "status", "read", "enriched", "quarantined", "duplicates"):
+        files.add_column(col, justify="right" if col not in ("file", "status") else "left",
+                         overflow="fold")
+    for f in manifest["files"]:
+        status = f["status"] if f["status"] == "ok" else f"quarantined: {f['reason']}"
+        files.add_row(f["source_file"], status, str(f["rows_read"]), str(f["enriched"]),
+                      str(f["quarantined"]), str(f["duplicates_collapsed"]))
+    console.print(files)
+    tiers = manifest.get("rows_by_platform_tier", [])
+    if tiers:
+        t = Table(title="enriched rows by platform and tier")
+        t.add_column("platform")
+        t.add_column("tier")
+        t.add_column("rows", justify="right")
+        for row in tiers:
+            t.add_row(row["platform"], row["tier"], str(row["rows"]))
+        console.print(t)
+    reasons = manifest.get("quarantine_by_reason", {})
+    if reasons:
+        t = Table(title="quarantine by reason (cells/files)")
+        t.add_column("reason")
+        t.add_column("count", justify="right")
+        for reason, n in reasons.items():
+            t.add_row(reason, str(n))
+        console.print(t)
+    for f in manifest["files"]:
+        if f["status"] != "ok":
+            console.print(f"{f['source_file']}: {f['detail']}", markup=False)
+    totals = {k: sum(f[k] for f in manifest["files"]) for k in ("rows_read", "enriched", "quarantined", "duplicates_collapsed")}
+    console.print(
+        f"{len(manifest['files'])} file(s): {totals['rows_read']} rows read = {totals['enriched']} enriched"
+        f" + {totals['quarantined']} quarantined + {totals['duplicates_collapsed']} duplicates collapsed"
+    )
+    console.print(f"output: {manifest['params']['out']}  (manifest: runs/{manifest['run_id']}/manifest.json)")
+
+
+@app.command()
+def enrich(
+    inputs: Annotated[list[Path], typer.Argument(help="export files or folders")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")],
+    platform: Annotated[str | None, typer.Option(help="platform when neither a column nor the file name says")] = None,
+    snapshot_date: Annotated[str | None, typer.Option("--snapshot-date", help="YYYY-MM-DD, when neither a column nor the file name says")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="TOML file: [columns] field = \"header\"")] = None,
+    rate_card: Annotated[Path | None, typer.Option("--rate-card", help="rate card TOML")] = None,
+    tier_scheme: Annotated[str | None, typer.Option("--tier-scheme", help="four_tier (default) or five_tier")] = None,
+    wait_lock: Annotated[float, typer.Option("--wait-lock", help="seconds to wait for another run on --out")] = 0.0,
+    max_workers: Annotated[int, typer.Option("--max-workers", help="files processed in parallel")] = 2,
+    json_summary: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
+) -> None:
+    """Enrich creator exports into the roster tables under --out."""
+    from flows.enrich_roster import EnrichParams, UsageError, run_enrich
+    from flows.publish import OutputLocked
+
+    try:
+        params = EnrichParams(
+            inputs=[str(p) for p in inputs], out=str(out), platform=platform.lower() if platform else None,
+            snapshot_date=dt.date.fromisoformat(snapshot_date) if snapshot_date else None,
+            mapping=str(mapping) if mapping else None, rate_card=str(rate_card) if rate_card else None,
+            tier_scheme=tier_scheme, wait_lock=wait_lock, max_workers=max_workers,
+        )
+    except (ValidationError, ValueError) as err:
+        err_console.print(f"[red]usage error:[/] {err}")
+        raise typer.Exit(2) from None
+    before_flow = time.perf_counter()
+    try:
+        manifest = run_enrich(params)
+    except (UsageError, KeyError) as err:
+        err_console.print(f"[red]usage error:[/] {err}")
+        raise typer.Exit(2) from None
+    except OutputLocked as err:
+        err_console.print(f"[red]output locked:[/] {err}")
+        raise typer.Exit(3) from None
+    wall = time.perf_counter() - before_flow
+    flow_total = manifest["timings_seconds"].get("flow_total", wall)
+    timings = dict(manifest["timings_seconds"])
+    timings["prefect_startup"] = round(max(wall - flow_total, 0.0), 3)
+    timings["total"] = round(time.perf_counter() - _CLI_STARTED, 3)
+    if json_summary:
+        print(json.dumps(manifest, indent=2, default=str))
+    else:
+        print_summary(manifest)
+    print("timing: " + json.dumps(timings), file=sys.stderr)
+    files = manifest["files"]
+    if files and all(f["status"] != "ok" for f in files) and not any(f["enriched"] for f in files):
+        raise typer.Exit(2)
+    if any(f["status"] != "ok" for f in files):
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

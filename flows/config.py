@@ -1,0 +1,51 @@
+"""Load the business knobs (rate card, header aliases, country aliases) from TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from transforms.settings import CountryAliases, HeaderAliases, RateCard
+
+CONFIG_PACKAGE = "transforms.config"
+
+
+def _read_toml(path: Path | None, default_name: str) -> dict:
+    if path is None:
+        with resources.files(CONFIG_PACKAGE).joinpath(default_name).open("rb") as fh:
+            return tomllib.load(fh)
+    with Path(path).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@lru_cache(maxsize=8)
+def load_rate_card(path: Path | None = None) -> RateCard:
+    return RateCard.model_validate(_read_toml(path, "rate_card.toml"))
+
+
+@lru_cache(maxsize=8)
+def load_header_aliases(path: Path | None = None) -> HeaderAliases:
+    return HeaderAliases.from_toml(_read_toml(path, "header_aliases.toml"))
+
+
+@lru_cache(maxsize=8)
+def load_country_aliases(path: Path | None = None) -> CountryAliases:
+    return CountryAliases.from_toml(_read_toml(path, "country_aliases.toml"))
+
+
+def load_mapping_file(path: Path) -> dict[str, str]:
+    """A user's ``--mapping`` TOML: ``[columns]`` canonical field = "header as in the file".
+
+    Optional top-level ``platform`` and ``snapshot_date`` give file-level defaults.
+    """
+    data = _read_toml(path, "")
+    columns = data.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise ValueError(f"{path}: [columns] must map field names to header strings")
+    allowed = set(load_header_aliases().fields) | {"categories"}
+    unknown = sorted(set(columns) - allowed)
+    if unknown:
+        raise ValueError(f"{path}: unknown field(s) {unknown}; known: {sorted(allowed)}")
+    return dict(columns)

@@ -1,0 +1,237 @@
+"""The ``enrich-roster`` Prefect flow: a task per input file, then enrich, then publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flows import publish as pub
+from flows.config import load_rate_card
+from flows.pipeline import (
+    FileOutcome,
+    RosterBuild,
+    RunOptions,
+    build_roster,
+    empty_quarantine,
+    ingest_file,
+    reconcile,
+)
+from flows.readers import SUPPORTED_SUFFIXES
+
+CODE_VERSION = "0.1.0"
+
+
+class EnrichParams(BaseModel):
+    """Parameters of one run; validated before the run starts (CLI, UI or deployment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: list[str] = Field(min_length=1, description="files or folders of exports")
+    out: str = Field(description="output folder (Delta tables, manifests)")
+    platform: Literal["instagram", "tiktok", "youtube", "x", "facebook", "twitch"] | None = None
+    snapshot_date: dt.date | None = None
+    mapping: str | None = Field(None, description="TOML file naming which column is which")
+    rate_card: str | None = Field(None, description="rate card TOML (default: the shipped one)")
+    tier_scheme: str | None = Field(None, description="tier scheme of the rate card")
+    wait_lock: float = Field(0.0, ge=0, description="seconds to wait for another run on --out")
+    max_workers: int = Field(2, ge=1, le=64)
+
+    @field_validator("inputs")
+    @classmethod
+    def _exist(cls, v: list[str]) -> list[str]:
+        missing = [p for p in v if not Path(p).exists()]
+        if missing:
+            raise ValueError(f"input not found: {', '.join(missing)}")
+        return v
+
+
+class UsageError(ValueError):
+    """Bad invocation: exit status 2."""
+
+
+class ReconciliationError(RuntimeError):
+    """Counts do not add up: nothing is published."""
+
+
+def discover_inputs(inputs: list[str]) -> list[tuple[Path, str]]:
+    """Expand folders (sorted, recursive, supported formats only) into (path, label)."""
+    found: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found += sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            found.append(p)
+    seen: dict[str, int] = {}
+    out = []
+    for f in dict.fromkeys(x.resolve() for x in found):
+        label = f.name
+        if label in seen:  # same file name in two folders: qualify with the folder
+            label = f"{f.parent.name}/{f.name}"
+        seen[label] = seen.get(label, 0) + 1
+        out.append((f, label))
+    return out
+
+
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only errors that may pass: IO hiccups, not bad data."""
+    try:
+        state.result()
+    except (OSError, TimeoutError) as err:
+        return not isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError))
+    except Exception:
+        return False
+    return False
+
+
+@task(name="ingest-file", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
+      retry_condition_fn=_transient, task_run_name="ingest {label}")
+def ingest_task(path: str, label: str, index: int, options: RunOptions, staging: str) -> list[FileOutcome]:
+    outcomes = ingest_file(Path(path), label, index, options, Path(staging))
+    logger = get_run_logger()
+    for o in outcomes:
+        if o.status == "ok":
+            logger.info("%s: %d rows read, %d staged, %d quarantined (%.1fs)", o.source_file,
+                        o.rows_read, o.staged_rows, o.rows_read - o.staged_rows, o.seconds)
+        else:
+            logger.warning("%s: quarantined whole file: %s", o.source_file, o.detail)
+    return outcomes
+
+
+@task(name="enrich", cache_policy=NO_CACHE)
+def enrich_task(outcomes: list[FileOutcome], options: RunOptions, staging: str, run_id: str) -> RosterBuild:
+    return build_roster(outcomes, options, Path(staging), run_id)
+
+
+@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def publish_task(
+    outcomes: list[FileOutcome], build: RosterBuild, params: EnrichParams, run_id: str,
+    started_at: str, timings: dict[str, float],
+) -> dict[str, Any]:
+    out = Path(params.out)
+    t0 = time.perf_counter()
+    quarantine = (
+        pl.concat([pl.read_parquet(p) for p in build.quarantine_paths], how="vertical")
+        if build.quarantine_paths else empty_quarantine()
+    ).with_columns(run_id=pl.lit(run_id)).sort("source_file", "source_row", "reason", nulls_last=False)
+    files = reconcile(outcomes, build, quarantine)
+    broken = [f for f in files if not f["reconciled"]]
+    if broken:
+        raise ReconciliationError(
+            "counts do not reconcile, nothing was published: "
+            + "; ".join(f"{f['source_file']}: read {f['rows_read']} != enriched {f['enriched']} + "
+                        f"quarantined {f['quarantined']} + duplicates {f['duplicates_collapsed']}"
+                        for f in broken)
+        )
+    enriched = pl.read_parquet(build.enriched_path) if build.enriched_path else None
+    versions: dict[str, int | None] = {}
+    if enriched is not None:
+        versions[pub.SNAPSHOTS] = pub.publish_snapshots(out, enriched, run_id)
+    versions[pub.QUARANTINE] = pub.publish_quarantine(out, quarantine, [o.source_file for o in outcomes], run_id)
+    if enriched is not None:
+        versions[pub.CREATORS] = pub.publish_creators(out, run_id)
+    timings["publish"] = time.perf_counter() - t0
+
+    rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
+    by_sha = {o.source_file: o for o in outcomes}
+    manifest = {
+        "run_id": run_id,
+        "started_at": started_at,
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "code_version": CODE_VERSION,
+        "rate_card_version": rate_card.meta.version,
+        "tier_scheme": params.tier_scheme or rate_card.meta.default_scheme,
+        "params": params.model_dump(mode="json"),
+        "table_versions": versions,
+        "files": [
+            {**f, "sha256": by_sha[f["source_file"]].sha256, "path": by_sha[f["source_file"]].path,
+             "platform": by_sha[f["source_file"]].platform,
+             "snapshot_date": by_sha[f["source_file"]].snapshot_date,
+             "detail": by_sha[f["source_file"]].detail,
+             "mapping": by_sha[f["source_file"]].mapping,
+             "decisions": by_sha[f["source_file"]].decisions,
+             "unmapped_columns": by_sha[f["source_file"]].unmapped_columns,
+             "notes": by_sha[f["source_file"]].notes}
+            for f in files
+        ],
+        "quarantine_by_reason": dict(
+            quarantine.group_by("reason").len().sort("reason").iter_rows()
+        ),
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    if enriched is not None and enriched.height:
+        manifest["rows_by_platform_tier"] = [
+            {"platform": p, "tier": t, "rows": n}
+            for p, t, n in enriched.group_by("platform", "tier").len().sort("platform", "tier").iter_rows()
+        ]
+    pub.write_json_atomic(out / "runs" / run_id / "manifest.json", manifest)
+    return manifest
+
+
+def new_run_id() -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+@flow(name="enrich-roster", log_prints=False, validate_parameters=True)
+def enrich_roster(params: EnrichParams) -> dict[str, Any]:
+    """Ingest every export under ``params.inputs`` and publish the enriched roster."""
+    flow_started = time.perf_counter()
+    logger = get_run_logger()
+    run_id = new_run_id()
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    out = Path(params.out)
+    options = RunOptions(
+        platform=params.platform, snapshot_date=params.snapshot_date, mapping_file=params.mapping,
+        rate_card_file=params.rate_card, tier_scheme=params.tier_scheme,
+    )
+    load_rate_card(Path(params.rate_card) if params.rate_card else None).scheme(params.tier_scheme)
+    files = discover_inputs(params.inputs)
+    if not files:
+        raise UsageError(f"no export files found in {', '.join(params.inputs)}")
+    timings: dict[str, float] = {}
+    with pub.exclusive_lock(out, run_id, params.wait_lock):
+        staging = out / "_staging" / run_id
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            logger.info("run %s: %d input file(s) -> %s", run_id, len(files), out)
+            t0 = time.perf_counter()
+            futures = [
+                ingest_task.submit(str(path), label, i, options, str(staging))
+                for i, (path, label) in enumerate(files)
+            ]
+            outcomes = [o for fut in futures for o in fut.result()]
+            timings["ingest"] = time.perf_counter() - t0
+            build = enrich_task(outcomes, options, str(staging), run_id)
+            timings.update(build.seconds)
+            manifest = publish_task(outcomes, build, params, run_id, started_at, timings)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            with_parent = staging.parent
+            if with_parent.exists() and not any(with_parent.iterdir()):
+                with_parent.rmdir()
+    manifest["timings_seconds"]["flow_total"] = round(time.perf_counter() - flow_started, 3)
+    logger.info("run %s published", run_id)
+    return manifest
+
+
+def run_enrich(params: EnrichParams, *, max_workers: int | None = None) -> dict[str, Any]:
+    """Run the flow with the thread-pool task runner (the default, one machine)."""
+    runner = ThreadPoolTaskRunner(max_workers=max_workers or params.max_workers)
+    return enrich_roster.with_options(task_runner=runner)(params)
+
+

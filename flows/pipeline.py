@@ -1,0 +1,371 @@
+"""The pipeline's stages as plain functions (the Prefect flow wraps them in tasks).
+
+ingest_file: read -> map headers -> normalise -> validate one file; stage the valid rows
+    and the quarantined ones as parquet; return a small ``FileOutcome``.
+build_roster: all staged rows -> dedupe -> enrich -> validate the enriched roster.
+Counts are reconciled per file before anything is published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from flows.config import (
+    load_country_aliases,
+    load_header_aliases,
+    load_mapping_file,
+    load_rate_card,
+)
+from flows.readers import FileRejected, RawSheet, read_export
+from schemas import EnrichedRoster, NormalisedCreator, soft_validate
+from transforms.country import country_lookup, country_share
+from transforms.dedupe import conflicts_to_quarantine, mark_duplicates
+from transforms.enrich import enrich
+from transforms.filenames import date_from_name, platform_from_name
+from transforms.headers import resolve_columns
+from transforms.normalise import FileContext, normalise, split_parse_failures
+
+QUARANTINE_COLUMNS = {
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "reason": pl.String,
+    "column": pl.String,
+    "field": pl.String,
+    "raw_value": pl.String,
+    "detail": pl.String,
+    "platform": pl.String,
+    "snapshot_date": pl.Date,
+}
+ROW_BITS = 40  # _input_order = file_index << 40 | source_row
+
+
+@dataclass
+class RunOptions:
+    platform: str | None = None
+    snapshot_date: dt.date | None = None
+    mapping_file: str | None = None
+    rate_card_file: str | None = None
+    tier_scheme: str | None = None
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one input file (or workbook sheet). Small and JSON-friendly."""
+
+    source_file: str
+    path: str
+    sha256: str
+    file_index: int
+    status: str = "ok"  # ok | quarantined
+    reason: str | None = None
+    detail: str | None = None
+    platform: str | None = None
+    snapshot_date: str | None = None
+    records: int = 0  # data records in the file, blank ones included
+    blank_rows: int = 0
+    rows_read: int = 0  # records - blank_rows
+    parse_failed_rows: int = 0
+    validation_failed_rows: int = 0
+    staged_rows: int = 0
+    staged_path: str | None = None
+    quarantine_path: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    decisions: list[str] = field(default_factory=list)
+    unmapped_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def empty_quarantine() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUARANTINE_COLUMNS)
+
+
+def _quarantine_frame(df: pl.DataFrame, platform: str | None, snapshot: dt.date | None) -> pl.DataFrame:
+    """Give failure rows the full quarantine column set."""
+    out = df
+    for name, dtype in QUARANTINE_COLUMNS.items():
+        if name not in out.columns:
+            default = {"platform": platform, "snapshot_date": snapshot}.get(name)
+            out = out.with_columns(pl.lit(default, dtype=dtype).alias(name))
+    return out.select([pl.col(n).cast(t) for n, t in QUARANTINE_COLUMNS.items()])
+
+
+def file_rejection(outcome: FileOutcome, reason: str, detail: str) -> pl.DataFrame:
+    outcome.status, outcome.reason, outcome.detail = "quarantined", reason, detail
+    snapshot = dt.date.fromisoformat(outcome.snapshot_date) if outcome.snapshot_date else None
+    return _quarantine_frame(
+        pl.DataFrame(
+            {
+                "source_file": [outcome.source_file],
+                "source_row": [None],
+                "reason": [reason],
+                "detail": [detail],
+            },
+            schema_overrides={"source_row": pl.Int64},
+        ),
+        outcome.platform,
+        snapshot,
+    )
+
+
+def ingest_file(
+    path: Path,
+    label: str,
+    file_index: int,
+    options: RunOptions,
+    staging: Path,
+) -> list[FileOutcome]:
+    """Read, parse and validate one input file; stage results under ``staging``."""
+    started = time.perf_counter()
+    digest = sha256_of(path)
+    base = FileOutcome(source_file=label, path=str(path), sha256=digest, file_index=file_index)
+    try:
+        sheets = read_export(path, label)
+    except FileRejected as rej:
+        q = file_rejection(base, rej.reason, rej.detail)
+        _stage_quarantine(base, q, staging)
+        base.seconds = time.perf_counter() - started
+        return [base]
+    outcomes = []
+    for n, sheet in enumerate(sheets):
+        outcome = FileOutcome(
+            source_file=sheet.label, path=str(path), sha256=digest,
+            file_index=file_index * 64 + n, notes=list(sheet.notes),
+        )
+        outcome.records, outcome.blank_rows = sheet.records, sheet.blank_rows
+        outcome.rows_read = sheet.records - sheet.blank_rows
+        _ingest_sheet(sheet, outcome, options, staging)
+        outcome.seconds = time.perf_counter() - started
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, staging: Path) -> None:
+    aliases = load_header_aliases()
+    countries = country_lookup(load_country_aliases())
+    platforms = aliases.platform_lookup()
+    overrides = load_mapping_file(Path(options.mapping_file)) if options.mapping_file else None
+    data_cols = [c for c in sheet.cells.columns if c.startswith("c") and c[1:].isdigit()]
+    mapping = resolve_columns(
+        sheet.headers,
+        sheet.cells.select(data_cols).head(2000),
+        aliases,
+        country_share=lambda s: country_share(s, countries),
+        decimal_comma=sheet.decimal_comma,
+        overrides=overrides,
+    )
+    outcome.mapping = {f: mapping.headers[c] for f, c in sorted(mapping.columns.items())}
+    if mapping.categories:
+        outcome.mapping["categories"] = " + ".join(mapping.headers[c] for c in mapping.categories)
+    outcome.decisions = mapping.decisions
+    outcome.unmapped_columns = mapping.unmapped
+
+    name = Path(outcome.path).name
+    platform = None if "platform" in mapping.columns else (
+        platform_from_name(name, platforms) or options.platform
+    )
+    snapshot = None if "snapshot_date" in mapping.columns else (
+        date_from_name(name) or options.snapshot_date
+    )
+    outcome.platform = platform
+    outcome.snapshot_date = snapshot.isoformat() if snapshot else None
+
+    problems = []
+    if "handle" not in mapping.columns:
+        problems.append((
+            "no_handle_column",
+            f"{sheet.label}: no column looks like a creator handle (headers: {sheet.headers}); "
+            "name it in a --mapping file: [columns] handle = \"<header>\"",
+        ))
+    if "followers" not in mapping.columns:
+        problems.append((
+            "no_followers_column",
+            f"{sheet.label}: no usable followers column (headers: {sheet.headers}); "
+            "name it in a --mapping file: [columns] followers = \"<header>\"",
+        ))
+    if "platform" not in mapping.columns and platform is None:
+        problems.append((
+            "unknown_platform",
+            f"{sheet.label}: cannot tell the platform: no platform column and none in the file "
+            "name; pass --platform (instagram, tiktok, youtube, x, facebook, twitch) or rename "
+            "the file like tiktok_dec_2022.csv",
+        ))
+    if "snapshot_date" not in mapping.columns and snapshot is None:
+        problems.append((
+            "unknown_snapshot_date",
+            f"{sheet.label}: cannot tell which date the export describes: no date column and no "
+            "date in the file name; pass --snapshot-date YYYY-MM-DD or rename the file like "
+            "tiktok_dec_2022.csv",
+        ))
+    if problems:
+        reason = problems[0][0] if len(problems) == 1 else "+".join(p[0] for p in problems)
+        q = file_rejection(outcome, reason, " | ".join(p[1] for p in problems))
+        _stage_quarantine(outcome, q, staging)
+        return
+
+    failures: list[pl.DataFrame] = []
+    cells = sheet.cells
+    ragged = cells.filter(pl.col("_extra_fields").is_not_null())
+    if ragged.height:
+        failures.append(ragged.select(
+            pl.lit(sheet.label).alias("source_file"), "source_row",
+            reason=pl.lit("too_many_fields"), column=pl.lit(None, pl.String),
+            field=pl.lit(None, pl.String), raw_value=pl.col("_extra_fields"),
+            detail=pl.lit(f"the row has more cells than the {len(sheet.headers)} headers"),
+        ))
+        cells = cells.filter(pl.col("_extra_fields").is_null())
+    if sheet.malformed:
+        failures.append(pl.DataFrame(
+            {
+                "source_file": [sheet.label] * len(sheet.malformed),
+                "source_row": [m[0] for m in sheet.malformed],
+                "reason": [m[1] for m in sheet.malformed],
+                "raw_value": [m[2] for m in sheet.malformed],
+            },
+            schema_overrides={"source_row": pl.Int64},
+        ))
+
+    ctx = FileContext(sheet.label, platform, snapshot, sheet.decimal_comma)
+    normalised = normalise(cells.lazy(), mapping, ctx, platforms)
+    good, parse_failures = split_parse_failures(normalised, mapping)
+    good_df, parse_df = pl.collect_all([good, parse_failures])
+    outcome.parse_failed_rows = parse_df.get_column("source_row").n_unique()
+    failures.append(parse_df.with_columns(
+        detail=pl.concat_str(
+            pl.lit("'"), pl.col("raw_value"), pl.lit("' in column '"), pl.col("column"),
+            pl.lit("' is not a number"),
+        )
+    ))
+
+    result = soft_validate(NormalisedCreator, good_df)
+    header_of = {f: mapping.header_of(f) for f in mapping.columns}
+    header_of["handle_norm"] = mapping.header_of("handle")
+    header_of["engagement_rate_reported"] = mapping.header_of("engagement_rate")
+    vfail = result.failures.with_columns(
+        column=pl.col("field").replace(header_of),
+        detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason")),
+    )
+    outcome.validation_failed_rows = vfail.get_column("source_row").n_unique()
+    failures.append(vfail)
+
+    valid = result.valid.with_columns(
+        _input_order=(pl.lit(outcome.file_index, pl.Int64) * (1 << ROW_BITS)) + pl.col("source_row")
+    )
+    staged = staging / f"rows-{outcome.file_index:06d}.parquet"
+    valid.write_parquet(staged)
+    outcome.staged_path, outcome.staged_rows = str(staged), valid.height
+    q = pl.concat([_quarantine_frame(f, platform, snapshot) for f in failures], how="vertical")
+    _stage_quarantine(outcome, q, staging)
+
+
+def _stage_quarantine(outcome: FileOutcome, q: pl.DataFrame, staging: Path) -> None:
+    if q.height:
+        p = staging / f"quarantine-{outcome.file_index:06d}.parquet"
+        q.write_parquet(p)
+        outcome.quarantine_path = str(p)
+
+
+@dataclass
+class RosterBuild:
+    enriched_path: str | None
+    quarantine_paths: list[str]
+    per_file: dict[str, dict[str, int]]  # source_file -> enriched, duplicates, conflicts, failed
+    seconds: dict[str, float]
+
+
+def build_roster(
+    outcomes: list[FileOutcome], options: RunOptions, staging: Path, run_id: str
+) -> RosterBuild:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    staged = [o.staged_path for o in outcomes if o.staged_path and o.staged_rows]
+    qpaths = [o.quarantine_path for o in outcomes if o.quarantine_path]
+    per_file = {o.source_file: {"enriched": 0, "duplicates": 0, "conflicts": 0, "enrich_failed": 0} for o in outcomes}
+    if not staged:
+        return RosterBuild(None, qpaths, per_file, timings)
+    rate_card = load_rate_card(Path(options.rate_card_file) if options.rate_card_file else None)
+    countries = country_lookup(load_country_aliases())
+
+    marked = mark_duplicates(pl.scan_parquet(staged)).collect()
+    timings["dedupe"] = time.perf_counter() - t0
+    counts = marked.group_by("source_file", "_dup_status").len()
+    for src, status, n in counts.iter_rows():
+        key = {"kept": "enriched", "duplicate": "duplicates", "conflict": "conflicts"}[status]
+        per_file[src][key] += n
+    conflicts = conflicts_to_quarantine(marked.lazy()).collect()
+    kept = marked.lazy().filter(pl.col("_dup_status") == "kept")
+
+    t1 = time.perf_counter()
+    enriched_lf = enrich(kept, rate_card, scheme=options.tier_scheme, countries=countries, run_id=run_id)
+    enriched_lf = enriched_lf.with_columns(rate_card_version=pl.lit(rate_card.meta.version))
+    columns = list(EnrichedRoster.to_schema().columns)
+    enriched = enriched_lf.select(*columns, "_input_order").sort("_input_order").drop("_input_order").collect()
+    timings["enrich"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    result = soft_validate(EnrichedRoster, enriched)
+    timings["validate_enriched"] = time.perf_counter() - t2
+    for src, n in result.failures.group_by("source_file").agg(pl.col("source_row").n_unique()).iter_rows():
+        per_file[src]["enriched"] -= n
+        per_file[src]["enrich_failed"] += n
+
+    extra_q = []
+    if conflicts.height:
+        extra_q.append(conflicts.with_columns(detail=pl.lit("duplicate key with different values")))
+    if result.failures.height:
+        extra_q.append(result.failures.with_columns(detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason"))))
+    if extra_q:
+        p = staging / "quarantine-roster.parquet"
+        pl.concat([_quarantine_frame(q, None, None) for q in extra_q]).write_parquet(p)
+        qpaths.append(str(p))
+    out = staging / "enriched.parquet"
+    result.valid.write_parquet(out)
+    timings["build_total"] = time.perf_counter() - t0
+    return RosterBuild(str(out), qpaths, per_file, timings)
+
+
+def reconcile(outcomes: list[FileOutcome], build: RosterBuild, quarantine: pl.DataFrame) -> list[dict]:
+    """Per file: rows read = enriched + quarantined + collapsed duplicates, or an error."""
+    qrows = (
+        quarantine.filter(pl.col("source_row").is_not_null())
+        .group_by("source_file")
+        .agg(pl.col("source_row").n_unique().alias("n"))
+    )
+    qcount = dict(qrows.iter_rows())
+    rows = []
+    for o in outcomes:
+        pf = build.per_file.get(o.source_file, {})
+        whole = o.status == "quarantined"
+        quarantined = o.rows_read if whole else qcount.get(o.source_file, 0)
+        enriched = pf.get("enriched", 0)
+        dups = pf.get("duplicates", 0)
+        rows.append({
+            "source_file": o.source_file,
+            "status": o.status,
+            "reason": o.reason,
+            "records": o.records,
+            "blank_rows": o.blank_rows,
+            "rows_read": o.rows_read,
+            "enriched": enriched,
+            "quarantined": quarantined,
+            "duplicates_collapsed": dups,
+            "reconciled": o.rows_read == enriched + quarantined + dups,
+        })
+    return rows

@@ -1,0 +1,348 @@
+"""Read an export file as the user has it into raw String cells.
+
+Formats: CSV/TSV/semicolon/pipe (delimiter sniffed; optional Excel ``sep=,`` first line),
+UTF-8 with or without BOM, UTF-16 LE/BE (Excel "Unicode text"), CP1252/Latin-1 fallback;
+XLSX/XLS (every sheet); JSON array of objects; NDJSON.
+
+Every reader returns ``RawSheet``s: the header row, the data rows as String columns
+``c0..cN`` plus ``source_row`` (1-based row in the file, header = row 1) and the number of
+records it saw, so that every record can be accounted for downstream. A file that cannot
+be read raises ``FileRejected`` with a reason code and a message saying what to do.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+EXTRA_FIELDS = 8  # room to catch rows with more fields than the header
+SNIFF_BYTES = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".psv"}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+JSON_SUFFIXES = {".json"}
+NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
+SUPPORTED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | JSON_SUFFIXES | NDJSON_SUFFIXES
+
+
+class FileRejected(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class RawSheet:
+    label: str  # file name, plus "#sheet" for a workbook sheet
+    headers: list[str]
+    cells: pl.DataFrame  # c0..cN (String), source_row (Int64), _extra_fields (String)
+    records: int  # data records seen, blank ones included
+    blank_rows: int = 0
+    decimal_comma: bool = False
+    notes: list[str] = field(default_factory=list)
+    # rows that could not even be split into cells (malformed NDJSON lines)
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- encoding
+def _decode_text(data: bytes) -> tuple[str, str]:
+    """(text, encoding name) for a byte string, trying the encodings exports come in."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    head = data[:4096]
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
+        return data.decode("utf-16-le"), "utf-16-le"
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) == 0:
+        return data.decode("utf-16-be"), "utf-16-be"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _sniff_delimiter(sample_text: str) -> str:
+    lines = [ln for ln in sample_text.splitlines()[:60]]
+    best, best_score = ",", -1.0
+    for delim in DELIMITERS:
+        rows = [r for r in csv.reader(lines, delimiter=delim) if r]
+        if not rows:
+            continue
+        counts = [len(r) for r in rows]
+        width = max(set(counts), key=counts.count)
+        if width < 2:
+            continue
+        consistency = counts.count(width) / len(counts)
+        score = consistency * 10 + min(width, 50) / 50
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _looks_decimal_comma(sample: pl.DataFrame) -> bool:
+    """True when numbers are written 12,5 / 1.234.567 (continental style)."""
+    cols = [c for c in sample.columns if c.startswith("c")]
+    if not cols:
+        return False
+    values = sample.select(pl.concat_list([pl.col(c) for c in cols]).alias("v")).explode("v")
+    v = values.get_column("v").drop_nulls().str.strip_chars()
+    comma_dec = v.str.contains(r"^[+-]?\d+,\d{1,2}%?$|^\d{1,3}(\.\d{3}){2,}(,\d+)?$").sum()
+    dot_dec = v.str.contains(r"^[+-]?\d+\.\d{1,2}[kKmMbB%]?$|^\d{1,3}(,\d{3}){2,}(\.\d+)?$").sum()
+    return comma_dec > dot_dec
+
+
+# --------------------------------------------------------------------------- CSV
+def read_csv_export(path: Path, label: str) -> RawSheet:
+    data = path.read_bytes()
+    if not data.strip():
+        raise FileRejected("empty_file", f"{label} is empty: nothing to read")
+    notes: list[str] = []
+    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text_probe = data[:4096]
+        utf16 = text_probe[1::2].count(0) > len(text_probe) // 4 or text_probe[0::2].count(0) > len(text_probe) // 4
+        if not utf16:
+            notes.append(f"{data.count(0)} NUL bytes removed")
+            data = data.replace(b"\x00", b"")
+    text_needed = True
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+            notes.append("encoding utf-8 with BOM")
+        elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise UnicodeError
+        data.decode("utf-8")  # validates; cheap next to parsing
+        text_needed = False
+        encoding = "utf-8"
+    except UnicodeError:
+        text, encoding = _decode_text(data)
+        notes.append(f"encoding {encoding} (converted to utf-8)")
+        data = text.encode("utf-8")
+    del text_needed
+
+    sample_text = data[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+    skip = 0
+    first_line = sample_text.split("\n", 1)[0].rstrip("\r\n")
+    sep_line = re.fullmatch(r'"?sep=(.)"?,*', first_line)
+    if sep_line:
+        delimiter = sep_line.group(1)
+        skip = 1
+        notes.append(f"'sep={delimiter}' line skipped")
+    else:
+        delimiter = _sniff_delimiter(sample_text)
+    if delimiter != ",":
+        notes.append(f"delimiter {delimiter!r}")
+
+    header_df = pl.read_csv(
+        data, has_header=False, infer_schema=False, separator=delimiter, skip_rows=skip,
+        n_rows=1, truncate_ragged_lines=True, empty_string_is_null=False,
+    )
+    headers = [("" if v is None else str(v)) for v in header_df.row(0)] if header_df.height else []
+    if not headers or not any(h.strip() for h in headers):
+        raise FileRejected("no_header", f"{label}: the first row is empty, expected column headers")
+    width = len(headers)
+    schema = {f"c{i}": pl.String for i in range(width + EXTRA_FIELDS)}
+    try:
+        cells = pl.read_csv(
+            data,
+            has_header=False,
+            schema=schema,
+            separator=delimiter,
+            skip_rows=skip + 1,
+            truncate_ragged_lines=True,
+            raise_if_empty=False,
+            missing_columns="insert",
+        )
+    except pl.exceptions.ComputeError as err:
+        raise FileRejected("unreadable_csv", f"{label}: {err}".splitlines()[0]) from err
+    return _finish_delimited(cells, headers, label, first_row=skip + 2, notes=notes, encoding=encoding)
+
+
+def _finish_delimited(
+    cells: pl.DataFrame, headers: list[str], label: str, *, first_row: int, notes: list[str], encoding: str
+) -> RawSheet:
+    width = len(headers)
+    extra = [c for c in cells.columns if int(c[1:]) >= width]
+    cells = cells.with_columns(
+        source_row=pl.int_range(first_row, first_row + cells.height, dtype=pl.Int64),
+        _extra_fields=(
+            pl.when(pl.any_horizontal([pl.col(c).is_not_null() for c in extra])).then(
+                pl.concat_str([pl.col(c) for c in extra], separator="|", ignore_nulls=True)
+            )
+            if extra
+            else pl.lit(None, dtype=pl.String)
+        ),
+    ).drop(extra)
+    data_cols = [f"c{i}" for i in range(width)]
+    blank = pl.all_horizontal(
+        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_cols]
+    ) & pl.col("_extra_fields").is_null()
+    records = cells.height
+    blank_rows = int(cells.select(blank.sum()).item())
+    cells = cells.filter(~blank)
+    sample = cells.head(2000)
+    decimal_comma = _looks_decimal_comma(sample)
+    if decimal_comma:
+        notes.append("decimal comma numbers (12,5 / 1.234.567)")
+    if blank_rows:
+        notes.append(f"{blank_rows} blank rows skipped")
+    return RawSheet(
+        label=label,
+        headers=headers,
+        cells=cells,
+        records=records,
+        blank_rows=blank_rows,
+        decimal_comma=decimal_comma,
+        notes=[f"encoding {encoding}", *notes] if encoding == "utf-8" else notes,
+    )
+
+
+# --------------------------------------------------------------------------- Excel
+def read_excel_export(path: Path, label: str) -> list[RawSheet]:
+    try:
+        sheets = pl.read_excel(
+            path, sheet_id=0, engine="calamine", has_header=False, infer_schema_length=0,
+            raise_if_empty=False,
+        )
+    except Exception as err:  # calamine raises its own error types
+        raise FileRejected("unreadable_excel", f"{label}: {err}".splitlines()[0]) from err
+    out = []
+    for name, df in sheets.items():
+        if df.height == 0 or df.width == 0:
+            continue
+        df = df.select([pl.col(c).cast(pl.String) for c in df.columns])
+        headers = [("" if v is None else str(v)) for v in df.row(0)]
+        cells = df.slice(1)
+        cells.columns = [f"c{i}" for i in range(df.width)]
+        sheet_label = f"{label}#{name}" if len(sheets) > 1 else label
+        out.append(
+            _finish_delimited(
+                cells, headers, sheet_label, first_row=2, notes=[f"sheet {name!r}"], encoding="xlsx"
+            )
+        )
+    if not out:
+        raise FileRejected("empty_file", f"{label}: the workbook has no non-empty sheet")
+    return out
+
+
+# --------------------------------------------------------------------------- JSON
+def _records_to_sheet(
+    records: list[tuple[int, dict[str, object]]], label: str, notes: list[str], total: int
+) -> RawSheet:
+    keys: dict[str, None] = {}
+    for _, rec in records:
+        for k in rec:
+            keys.setdefault(k, None)
+    headers = list(keys)
+    if not headers:
+        raise FileRejected("no_header", f"{label}: the JSON records have no keys")
+
+    def text(v: object) -> str | None:
+        if v is None:
+            return None
+        if isinstance(v, (dict, list)):
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, bool):
+            return str(v).lower()
+        return str(v)
+
+    columns = {
+        f"c{i}": pl.Series([text(rec.get(k)) for _, rec in records], dtype=pl.String)
+        for i, k in enumerate(headers)
+    }
+    cells = pl.DataFrame(columns).with_columns(
+        source_row=pl.Series([n for n, _ in records], dtype=pl.Int64),
+        _extra_fields=pl.lit(None, dtype=pl.String),
+    )
+    data_cols = list(columns)
+    blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_cols])
+    blank_rows = int(cells.select(blank.sum()).item())
+    cells = cells.filter(~blank)
+    return RawSheet(label=label, headers=headers, cells=cells, records=total, blank_rows=blank_rows, notes=notes)
+
+
+def read_json_export(path: Path, label: str) -> RawSheet:
+    text, encoding = _decode_text(path.read_bytes())
+    if not text.strip():
+        raise FileRejected("empty_file", f"{label} is empty: nothing to read")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        # maybe it is NDJSON with a .json name
+        if text.lstrip().startswith("{") and "\n" in text.strip():
+            return read_ndjson_export(path, label)
+        raise FileRejected("unreadable_json", f"{label}: line {err.lineno} column {err.colno}: {err.msg}") from err
+    if isinstance(doc, dict):
+        lists = [v for v in doc.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            doc = lists[0]
+        else:
+            doc = [doc]
+    if not isinstance(doc, list):
+        raise FileRejected("unreadable_json", f"{label}: expected an array of objects")
+    records = []
+    malformed = []
+    for i, rec in enumerate(doc, start=1):
+        if isinstance(rec, dict):
+            records.append((i, rec))
+        else:
+            malformed.append((i, "not_an_object", json.dumps(rec, ensure_ascii=False)[:200]))
+    if not records:
+        raise FileRejected("empty_file", f"{label}: the JSON array has no objects")
+    sheet = _records_to_sheet(records, label, [f"encoding {encoding}", "JSON array"], total=len(doc))
+    sheet.malformed = malformed
+    return sheet
+
+
+def read_ndjson_export(path: Path, label: str) -> RawSheet:
+    text, encoding = _decode_text(path.read_bytes())
+    records: list[tuple[int, dict[str, object]]] = []
+    malformed: list[tuple[int, str, str]] = []
+    total = 0
+    for n, line in enumerate(io.StringIO(text), start=1):
+        if not line.strip():
+            continue
+        total += 1
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as err:
+            malformed.append((n, "malformed_json", f"{err.msg}: {line.strip()[:200]}"))
+            continue
+        if not isinstance(rec, dict):
+            malformed.append((n, "not_an_object", line.strip()[:200]))
+            continue
+        records.append((n, rec))
+    if not records:
+        raise FileRejected("empty_file", f"{label}: no JSON objects found")
+    sheet = _records_to_sheet(records, label, [f"encoding {encoding}", "NDJSON"], total=total)
+    sheet.malformed = malformed
+    return sheet
+
+
+def read_export(path: Path, label: str) -> list[RawSheet]:
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel_export(path, label)
+    if suffix in JSON_SUFFIXES:
+        return [read_json_export(path, label)]
+    if suffix in NDJSON_SUFFIXES:
+        return [read_ndjson_export(path, label)]
+    if suffix in CSV_SUFFIXES or suffix == "":
+        return [read_csv_export(path, label)]
+    raise FileRejected(
+        "unsupported_format",
+        f"{label}: {suffix or 'no extension'} is not a supported export format "
+        f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})",
+    )

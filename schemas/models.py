@@ -1,0 +1,145 @@
+"""The contracts between stages. Descriptions and units feed the data dictionary."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandera.polars as pa
+import polars as pl
+
+TIERS = ("nano", "micro", "mid", "macro", "mega")
+PLATFORMS = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
+MAX_FOLLOWERS = 10_000_000_000  # more than people on earth: a unit or typing error
+
+
+def _f(description: str, *, unit: str | None = None, **kw: object) -> object:
+    meta = {"unit": unit} if unit else None
+    return pa.Field(description=description, metadata=meta, **kw)  # type: ignore[arg-type]
+
+
+class RawExport(pa.DataFrameModel):
+    """An export as read: every cell is text, columns are positions ``c0..cN``."""
+
+    source_row: int = _f("1-based row of the record in the file, header = row 1", ge=1)
+    cells: str = _f("a cell as text", nullable=True, alias=r"^c\d+$", regex=True)
+
+    class Config:
+        strict = True
+
+
+class NormalisedCreator(pa.DataFrameModel):
+    """One creator row per input row: renamed and cast, no business logic yet."""
+
+    source_file: str = _f("input file (and sheet) the row came from")
+    source_row: int = _f("1-based row in the source file, header = row 1", ge=1)
+    platform: str = _f("social platform", isin=list(PLATFORMS))
+    snapshot_date: dt.date = _f("date the export describes (first of the month for monthly exports)")
+    handle: str = _f("creator handle as written in the export", str_length={"min_value": 1})
+    handle_norm: str = _f("handle: NFC, trimmed, no leading @, lower case", str_length={"min_value": 1})
+    display_name: str = _f("display name", nullable=True)
+    followers: int = _f("followers or subscribers", unit="people", ge=0, le=MAX_FOLLOWERS)
+    avg_views: float = _f("average views per post", unit="views", nullable=True, ge=0)
+    avg_likes: float = _f("average likes per post", unit="likes", nullable=True, ge=0)
+    avg_comments: float = _f("average comments per post", unit="comments", nullable=True, ge=0)
+    avg_shares: float = _f("average shares per post", unit="shares", nullable=True, ge=0)
+    avg_engagement: float = _f(
+        "average interactions per post, as one figure", unit="interactions", nullable=True, ge=0
+    )
+    engagement_rate_reported: float = _f(
+        "engagement rate as reported by the export", unit="fraction", nullable=True, ge=0
+    )
+    country_raw: str = _f("country as written in the export", nullable=True)
+    categories: list[str] = _f("content categories", nullable=True)
+    email: str = _f("contact email (never published to BI tables)", nullable=True)
+    phone: str = _f("contact phone (never published to BI tables)", nullable=True)
+
+    @pa.check("engagement_rate_reported", name="engagement_rate_over_100pct")
+    def _rate_at_most_one(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_null() | (pl.col(data.key) <= 1.0))
+
+    class Config:
+        strict = "filter"
+
+
+class EnrichedRoster(pa.DataFrameModel):
+    """A published roster row: one per (platform, creator, snapshot_date)."""
+
+    creator_key: str = _f("sha256('platform:handle_norm'), first 16 hex digits; stable", str_length=16)
+    platform: str = _f("social platform", isin=list(PLATFORMS))
+    handle: str = _f("creator handle as written in the export")
+    handle_norm: str = _f("handle: NFC, trimmed, no leading @, lower case")
+    display_name: str = _f("display name", nullable=True)
+    followers: int = _f("followers or subscribers", unit="people", ge=0)
+    avg_views: float = _f("average views per post", unit="views", nullable=True, ge=0)
+    avg_likes: float = _f("average likes per post", unit="likes", nullable=True, ge=0)
+    avg_comments: float = _f("average comments per post", unit="comments", nullable=True, ge=0)
+    avg_shares: float = _f("average shares per post", unit="shares", nullable=True, ge=0)
+    avg_engagement: float = _f("average interactions per post", unit="interactions", nullable=True, ge=0)
+    engagement_rate: float = _f(
+        "interactions per post / followers (see engagement_formula); can exceed 1 on "
+        "TikTok, where views come from outside the follower base",
+        unit="fraction",
+        nullable=True,
+        ge=0,
+    )
+    engagement_formula: str = _f(
+        "interactions = (avg_likes+avg_comments+avg_shares)/followers; aggregate = "
+        "avg_engagement/followers; reported = the export's own rate",
+        nullable=True,
+        isin=["interactions", "aggregate", "reported"],
+    )
+    tier: str = _f("influencer tier from the rate card's tier scheme", isin=list(TIERS))
+    est_reach: int = _f("estimated people reached by one sponsored post", unit="people", ge=0)
+    est_reach_low: int = _f("low end of est_reach", unit="people", ge=0)
+    est_reach_high: int = _f("high end of est_reach", unit="people", ge=0)
+    est_reach_method: str = _f(
+        "observed_views = average views; rate_card = followers x reach rate",
+        isin=["observed_views", "rate_card"],
+    )
+    est_cost_usd_low: float = _f("estimated cost per sponsored post, low", unit="USD", ge=0)
+    est_cost_usd_mid: float = _f("estimated cost per sponsored post, typical", unit="USD", ge=0)
+    est_cost_usd_high: float = _f("estimated cost per sponsored post, high", unit="USD", ge=0)
+    est_cpm_usd: float = _f("est_cost_usd_mid per 1,000 est_reach", unit="USD", nullable=True, ge=0)
+    country: str = _f("ISO 3166-1 alpha-2 country code", nullable=True, str_length=2)
+    categories: list[str] = _f("content categories", nullable=True)
+    snapshot_date: dt.date = _f("date the export describes")
+    source_file: str = _f("input file (and sheet) of the row")
+    source_row: int = _f("1-based row in the source file, header = row 1", ge=1)
+    run_id: str = _f("run that published the row")
+    rate_card_version: str = _f("version of the rate card used")
+
+    @pa.dataframe_check(name="cost_low_le_mid_le_high")
+    def _cost_order(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        c = pl.col
+        return data.lazyframe.select(
+            (c("est_cost_usd_low") <= c("est_cost_usd_mid"))
+            & (c("est_cost_usd_mid") <= c("est_cost_usd_high"))
+        )
+
+    @pa.dataframe_check(name="reach_low_le_mid_le_high")
+    def _reach_order(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        c = pl.col
+        return data.lazyframe.select(
+            (c("est_reach_low") <= c("est_reach")) & (c("est_reach") <= c("est_reach_high"))
+        )
+
+    class Config:
+        strict = True
+
+
+class QuarantineRow(pa.DataFrameModel):
+    """A rejected row, or a whole rejected file (source_row null), with the reason."""
+
+    source_file: str = _f("input file (and sheet)")
+    source_row: int = _f("1-based row in the file, header = row 1; null for a whole file", nullable=True)
+    reason: str = _f("machine-readable reason code")
+    column: str = _f("header of the offending column as written in the file", nullable=True)
+    field: str = _f("canonical field the column maps to", nullable=True)
+    raw_value: str = _f("the offending cell as written, or details", nullable=True)
+    detail: str = _f("human-readable explanation and how to fix it", nullable=True)
+    platform: str = _f("platform of the file, when known", nullable=True)
+    snapshot_date: dt.date = _f("snapshot date of the file, when known", nullable=True)
+    run_id: str = _f("run that quarantined it")
+
+    class Config:
+        strict = True

@@ -1,0 +1,90 @@
+"""Soft validation: split a materialised frame into (valid rows, failures with reasons).
+
+``drop_invalid_rows`` keeps no reasons, so instead the frame is validated once, lazily
+collecting every failure case, and the failure cases (with their row index) become
+quarantine rows: source_file, source_row, reason, column, raw_value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.model import DataFrameModel
+
+_REASONS = [
+    (r"^not_nullable$", "missing_{column}"),
+    (r"^greater_than_or_equal_to\(0\)$", "negative_value"),
+    (r"^less_than_or_equal_to", "out_of_range"),
+    (r"^str_length\(1", "empty_{column}"),
+    (r"^isin", "invalid_{column}"),
+]
+
+
+@dataclass
+class ValidationResult:
+    valid: pl.DataFrame
+    failures: pl.DataFrame  # source_file, source_row, reason, column, field, raw_value
+    counts: dict[str, int]  # failures per reason (rows may fail several rules)
+
+
+def reason_for(check: str, column: str) -> str:
+    for pattern, template in _REASONS:
+        if re.search(pattern, check):
+            return template.format(column=column)
+    return check
+
+
+def soft_validate(model: type[DataFrameModel], df: pl.DataFrame) -> ValidationResult:
+    """Validate ``df`` (data-level checks included) and split off the failing rows.
+
+    Schema-level problems (a missing column, a wrong dtype) have no row to blame: they
+    are programming errors here and are raised.
+    """
+    try:
+        valid = model.validate(df, lazy=True)
+        return ValidationResult(valid, _empty(), {})
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    row_level = cases.filter(pl.col("index").is_not_null())
+    if row_level.height < cases.height:
+        schema_level = cases.filter(pl.col("index").is_null())
+        raise ValueError(f"{model.__name__}: schema-level failure\n{schema_level}")
+    indexed = df.select("source_file", "source_row").with_row_index("index")
+    pairs = row_level.select("check", "column").unique()
+    reasons = pairs.with_columns(
+        reason=pl.Series([reason_for(c, col) for c, col in pairs.iter_rows()], dtype=pl.String)
+    )
+    failures = (
+        row_level.with_columns(pl.col("index").cast(pl.UInt32))
+        .join(indexed, on="index", how="left")
+        .join(reasons, on=["check", "column"], how="left")
+        .select(
+            "source_file",
+            "source_row",
+            "reason",
+            column=pl.col("column"),
+            field=pl.col("column"),
+            raw_value=pl.col("failure_case").cast(pl.String),
+        )
+        .sort("source_file", "source_row", "reason")
+    )
+    bad_index = row_level.get_column("index").cast(pl.UInt32).unique()
+    valid = df.with_row_index("_i").filter(~pl.col("_i").is_in(bad_index.implode())).drop("_i")
+    counts = dict(failures.group_by("reason").len().sort("reason").iter_rows())
+    return ValidationResult(valid, failures, counts)
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "source_file": pl.String,
+            "source_row": pl.Int64,
+            "reason": pl.String,
+            "column": pl.String,
+            "field": pl.String,
+            "raw_value": pl.String,
+        }
+    )

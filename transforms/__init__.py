@@ -1,0 +1,1 @@
+"""Pure polars transforms: LazyFrame in, LazyFrame out. No Prefect, no filesystem."""

@@ -1,0 +1,195 @@
+"""Staging: rename and cast an export into normalised creator rows. No business logic.
+
+Input: the raw export as a LazyFrame of String columns ``c0..cN`` plus ``source_row``,
+and the ``ColumnMapping`` decided by ``transforms.headers``. Output: one typed row per
+input row with the canonical columns of ``schemas.NormalisedCreator`` plus, for every
+parsed field, a ``_bad_<field>`` flag and its ``_raw_<field>`` text so that failures can
+be quarantined with the exact cell the user wrote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from transforms.headers import NUMERIC_FIELDS, ColumnMapping
+from transforms.numbers import is_placeholder, parse_number
+
+COUNT_FIELDS = ("followers",)
+RATE_FIELDS = ("engagement_rate",)
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d", "%Y-%m")
+PARSED_FIELDS = (*NUMERIC_FIELDS, "platform", "snapshot_date")
+
+NORMALISED_COLUMNS = {
+    "source_file": pl.String,
+    "source_row": pl.Int64,
+    "platform": pl.String,
+    "snapshot_date": pl.Date,
+    "handle": pl.String,
+    "handle_norm": pl.String,
+    "display_name": pl.String,
+    "followers": pl.Int64,
+    "avg_views": pl.Float64,
+    "avg_likes": pl.Float64,
+    "avg_comments": pl.Float64,
+    "avg_shares": pl.Float64,
+    "avg_engagement": pl.Float64,
+    "engagement_rate_reported": pl.Float64,
+    "country_raw": pl.String,
+    "categories": pl.List(pl.String),
+    "email": pl.String,
+    "phone": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class FileContext:
+    source_file: str
+    platform: str | None  # from the file name or --platform, used when no platform column
+    snapshot_date: dt.date | None  # from the file name or --snapshot-date
+    decimal_comma: bool = False
+
+
+def normalise_handle(expr: pl.Expr) -> pl.Expr:
+    """The identity of a handle: NFC, no surrounding spaces, no leading '@', lower case."""
+    return (
+        expr.str.normalize("NFC")
+        .str.strip_chars()
+        .str.strip_chars_start("@")
+        .str.strip_chars()
+        .str.to_lowercase()
+    )
+
+
+def _text(col: str | None) -> pl.Expr:
+    if col is None:
+        return pl.lit(None, dtype=pl.String)
+    c = pl.col(col).str.strip_chars()
+    return pl.when(is_placeholder(c)).then(None).otherwise(c)
+
+
+def _parse_date(text: pl.Expr) -> pl.Expr:
+    return pl.coalesce([text.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
+
+
+def normalise(
+    raw: pl.LazyFrame,
+    mapping: ColumnMapping,
+    ctx: FileContext,
+    platform_lookup: dict[str, str],
+) -> pl.LazyFrame:
+    cols = mapping.columns
+    exprs: list[pl.Expr] = [
+        pl.lit(ctx.source_file, dtype=pl.String).alias("source_file"),
+        pl.col("source_row").cast(pl.Int64),
+    ]
+    flags: list[pl.Expr] = []
+
+    for field in NUMERIC_FIELDS:
+        out = "engagement_rate_reported" if field == "engagement_rate" else field
+        col = cols.get(field)
+        if col is None:
+            exprs.append(pl.lit(None, dtype=NORMALISED_COLUMNS[out]).alias(out))
+            continue
+        parsed = parse_number(pl.col(col), decimal_comma=ctx.decimal_comma)
+        value = parsed.value
+        if field in RATE_FIELDS:
+            # "3.4%" and a bare 3.4 are percentage points; 0.034 is already a fraction
+            value = pl.when(parsed.is_percent | (value > 1)).then(value / 100).otherwise(value)
+        if field in COUNT_FIELDS:
+            too_big = value.abs() >= 9.0e18
+            value = pl.when(too_big).then(None).otherwise(value).round(0).cast(pl.Int64)
+            bad = parsed.is_invalid | too_big.fill_null(False)
+        else:
+            bad = parsed.is_invalid
+        exprs.append(value.cast(NORMALISED_COLUMNS[out]).alias(out))
+        flags += [bad.alias(f"_bad_{field}"), pl.col(col).alias(f"_raw_{field}")]
+
+    # platform: a column wins over the file name / CLI default
+    default_platform = pl.lit(ctx.platform, dtype=pl.String)
+    if "platform" in cols:
+        text = _text(cols["platform"])
+        known = text.str.to_lowercase().replace_strict(
+            platform_lookup, default=None, return_dtype=pl.String
+        )
+        exprs.append(pl.coalesce(known, pl.when(text.is_null()).then(default_platform)).alias("platform"))
+        flags += [
+            (text.is_not_null() & known.is_null()).alias("_bad_platform"),
+            pl.col(cols["platform"]).alias("_raw_platform"),
+        ]
+    else:
+        exprs.append(default_platform.alias("platform"))
+
+    default_date = pl.lit(ctx.snapshot_date, dtype=pl.Date)
+    if "snapshot_date" in cols:
+        text = _text(cols["snapshot_date"])
+        parsed_date = _parse_date(text)
+        exprs.append(pl.coalesce(parsed_date, pl.when(text.is_null()).then(default_date)).alias("snapshot_date"))
+        flags += [
+            (text.is_not_null() & parsed_date.is_null()).alias("_bad_snapshot_date"),
+            pl.col(cols["snapshot_date"]).alias("_raw_snapshot_date"),
+        ]
+    else:
+        exprs.append(default_date.alias("snapshot_date"))
+
+    handle = _text(cols.get("handle"))
+    exprs += [
+        handle.alias("handle"),
+        normalise_handle(handle).alias("handle_norm"),
+        _text(cols.get("display_name")).alias("display_name"),
+        _text(cols.get("country")).alias("country_raw"),
+        _text(cols.get("email")).alias("email"),
+        _text(cols.get("phone")).alias("phone"),
+    ]
+    if mapping.categories:
+        cats = pl.concat_list([_text(c) for c in mapping.categories]).list.drop_nulls()
+    else:
+        cats = pl.lit([], dtype=pl.List(pl.String))
+    exprs.append(cats.alias("categories"))
+
+    return raw.select(*exprs, *flags)
+
+
+def split_parse_failures(
+    lf: pl.LazyFrame, mapping: ColumnMapping
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(rows whose every cell parsed, one quarantine row per cell that did not)."""
+    present = [f for f in PARSED_FIELDS if f"_bad_{f}" in lf.collect_schema().names()]
+    if not present:
+        return lf, _empty_failures().lazy()
+    any_bad = pl.any_horizontal([pl.col(f"_bad_{f}") for f in present])
+    reasons = {
+        "platform": "unknown_platform",
+        "snapshot_date": "invalid_date",
+    }
+    failures = pl.concat(
+        [
+            lf.filter(pl.col(f"_bad_{f}")).select(
+                "source_file",
+                "source_row",
+                reason=pl.lit(reasons.get(f, "unparseable_number")),
+                column=pl.lit(mapping.header_of(f)),
+                field=pl.lit(f),
+                raw_value=pl.col(f"_raw_{f}"),
+            )
+            for f in present
+        ]
+    )
+    helper = [c for c in lf.collect_schema().names() if c.startswith(("_bad_", "_raw_"))]
+    good = lf.filter(~any_bad).drop(helper)
+    return good, failures
+
+
+def _empty_failures() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "source_file": pl.String,
+            "source_row": pl.Int64,
+            "reason": pl.String,
+            "column": pl.String,
+            "field": pl.String,
+            "raw_value": pl.String,
+        }
+    )
