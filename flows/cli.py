@@ -16,6 +16,10 @@ from pydantic import ValidationError  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+# file-level reasons that mean the file could not be read at all
+UNREADABLE = {"empty_file", "no_header", "unreadable_csv", "unreadable_excel", "unreadable_json",
+              "unsupported_format"}
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=False, width=120)
 err_console = Console(stderr=True)
@@ -38,16 +42,23 @@ def print_summary(manifest: dict[str, Any]) -> None:
     console.print(files)
     tiers = manifest.get("rows_by_platform_tier", [])
     if tiers:
-        t = Table(title="enriched rows by platform and tier")
+        order = ["nano", "micro", "mid", "macro", "mega"]
+        present = [t for t in order if any(r["tier"] == t for r in tiers)]
+        platforms = sorted({r["platform"] for r in tiers})
+        cell = {(r["platform"], r["tier"]): r["rows"] for r in tiers}
+        t = Table(title="enriched rows by platform and tier", min_width=60)
         t.add_column("platform")
-        t.add_column("tier")
-        t.add_column("rows", justify="right")
-        for row in tiers:
-            t.add_row(row["platform"], row["tier"], str(row["rows"]))
+        for tier in [*present, "total"]:
+            t.add_column(tier, justify="right")
+        for p in platforms:
+            counts = [cell.get((p, tier), 0) for tier in present]
+            t.add_row(p, *map(str, counts), str(sum(counts)))
+        totals = [sum(cell.get((p, tier), 0) for p in platforms) for tier in present]
+        t.add_row("all", *map(str, totals), str(sum(totals)), style="bold")
         console.print(t)
     reasons = manifest.get("quarantine_by_reason", {})
     if reasons:
-        t = Table(title="quarantine by reason (cells/files)")
+        t = Table(title="quarantine by reason (cells/files)", min_width=60)
         t.add_column("reason")
         t.add_column("count", justify="right")
         for reason, n in reasons.items():
@@ -111,7 +122,7 @@ def enrich(
         print_summary(manifest)
     print("timing: " + json.dumps(timings), file=sys.stderr)
     files = manifest["files"]
-    if files and all(f["status"] != "ok" for f in files) and not any(f["enriched"] for f in files):
+    if files and all(f["status"] != "ok" and f["reason"] in UNREADABLE for f in files):
         raise typer.Exit(2)
     if any(f["status"] != "ok" for f in files):
         raise typer.Exit(1)

@@ -29,7 +29,7 @@ from transforms.dedupe import conflicts_to_quarantine, mark_duplicates
 from transforms.enrich import enrich
 from transforms.filenames import date_from_name, platform_from_name
 from transforms.headers import resolve_columns
-from transforms.normalise import FileContext, normalise, split_parse_failures
+from transforms.normalise import FileContext, normalise, raw_text_long, split_parse_failures
 
 QUARANTINE_COLUMNS = {
     "source_file": pl.String,
@@ -254,14 +254,18 @@ def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, st
         )
     ))
 
+    raw_text = raw_text_long(good_df)
+    good_df = good_df.drop([c for c in good_df.columns if c.startswith("_raw_")])
     result = soft_validate(NormalisedCreator, good_df)
     header_of = {f: mapping.header_of(f) for f in mapping.columns}
     header_of["handle_norm"] = mapping.header_of("handle")
     header_of["engagement_rate_reported"] = mapping.header_of("engagement_rate")
-    vfail = result.failures.with_columns(
+    vfail = result.failures.join(raw_text, on=["source_row", "field"], how="left").with_columns(
+        raw_value=pl.coalesce("raw_text", "raw_value"),
         column=pl.col("field").replace(header_of),
         detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason")),
     )
+    vfail = vfail.drop("raw_text")
     outcome.validation_failed_rows = vfail.get_column("source_row").n_unique()
     failures.append(vfail)
 

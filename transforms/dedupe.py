@@ -11,8 +11,8 @@ from __future__ import annotations
 import polars as pl
 
 KEY = ("platform", "handle_norm", "snapshot_date")
+# The handle as written is not compared: "@ABC" and "abc" are the same creator.
 VALUE_COLUMNS = (
-    "handle",
     "display_name",
     "followers",
     "avg_views",

@@ -177,9 +177,25 @@ def split_parse_failures(
             for f in present
         ]
     )
-    helper = [c for c in lf.collect_schema().names() if c.startswith(("_bad_", "_raw_"))]
-    good = lf.filter(~any_bad).drop(helper)
+    flags = [c for c in lf.collect_schema().names() if c.startswith("_bad_")]
+    good = lf.filter(~any_bad).drop(flags)  # _raw_* stay: validation failures quote them
     return good, failures
+
+
+def raw_text_long(good: pl.DataFrame) -> pl.DataFrame:
+    """(source_row, field, raw_text) for the ``_raw_*`` columns, named like the model's fields."""
+    raw_cols = [c for c in good.columns if c.startswith("_raw_")]
+    if not raw_cols:
+        return pl.DataFrame(schema={"source_row": pl.Int64, "field": pl.String, "raw_text": pl.String})
+    renamed = {
+        c: ("engagement_rate_reported" if c == "_raw_engagement_rate" else c.removeprefix("_raw_"))
+        for c in raw_cols
+    }
+    return (
+        good.select("source_row", *raw_cols)
+        .rename(renamed)
+        .unpivot(index="source_row", variable_name="field", value_name="raw_text")
+    )
 
 
 def _empty_failures() -> pl.DataFrame:
