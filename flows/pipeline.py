@@ -28,8 +28,15 @@ from transforms.country import country_lookup, country_share
 from transforms.dedupe import conflicts_to_quarantine, mark_duplicates
 from transforms.enrich import enrich
 from transforms.filenames import date_from_name, platform_from_name
-from transforms.headers import resolve_columns
-from transforms.normalise import FileContext, normalise, raw_text_long, split_parse_failures
+from transforms.headers import NUMERIC_FIELDS, resolve_columns
+from transforms.normalise import (
+    FileContext,
+    date_format_of,
+    normalise,
+    raw_text_long,
+    split_parse_failures,
+)
+from transforms.numbers import plain_number_columns
 
 QUARANTINE_COLUMNS = {
     "source_file": pl.String,
@@ -242,7 +249,13 @@ def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, st
             schema_overrides={"source_row": pl.Int64},
         ))
 
-    ctx = FileContext(sheet.label, platform, snapshot, sheet.decimal_comma)
+    numeric_cols = [mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns]
+    ctx = FileContext(
+        sheet.label, platform, snapshot, sheet.decimal_comma,
+        plain_number_columns=plain_number_columns(cells, numeric_cols),
+        date_format=date_format_of(cells, mapping.columns["snapshot_date"])
+        if "snapshot_date" in mapping.columns else None,
+    )
     normalised = normalise(cells.lazy(), mapping, ctx, platforms)
     good, parse_failures = split_parse_failures(normalised, mapping)
     good_df, parse_df = pl.collect_all([good, parse_failures])
@@ -254,9 +267,12 @@ def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, st
         )
     ))
 
-    raw_text = raw_text_long(good_df)
-    good_df = good_df.drop([c for c in good_df.columns if c.startswith("_raw_")])
-    result = soft_validate(NormalisedCreator, good_df)
+    raw_cols = [c for c in good_df.columns if c.startswith("_raw_")]
+    result = soft_validate(NormalisedCreator, good_df.drop(raw_cols))
+    failed_rows = result.failures.get_column("source_row").unique().implode()
+    raw_text = raw_text_long(
+        good_df.select("source_row", *raw_cols).filter(pl.col("source_row").is_in(failed_rows))
+    )
     header_of = {f: mapping.header_of(f) for f in mapping.columns}
     header_of["handle_norm"] = mapping.header_of("handle")
     header_of["engagement_rate_reported"] = mapping.header_of("engagement_rate")
@@ -273,7 +289,7 @@ def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, st
         _input_order=(pl.lit(outcome.file_index, pl.Int64) * (1 << ROW_BITS)) + pl.col("source_row")
     )
     staged = staging / f"rows-{outcome.file_index:06d}.parquet"
-    valid.write_parquet(staged)
+    valid.write_parquet(staged, compression="lz4")
     outcome.staged_path, outcome.staged_rows = str(staged), valid.height
     q = pl.concat([_quarantine_frame(f, platform, snapshot) for f in failures], how="vertical")
     _stage_quarantine(outcome, q, staging)
@@ -282,7 +298,7 @@ def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, st
 def _stage_quarantine(outcome: FileOutcome, q: pl.DataFrame, staging: Path) -> None:
     if q.height:
         p = staging / f"quarantine-{outcome.file_index:06d}.parquet"
-        q.write_parquet(p)
+        q.write_parquet(p, compression="lz4")
         outcome.quarantine_path = str(p)
 
 

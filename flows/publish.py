@@ -114,14 +114,29 @@ def _write(
 
 
 def publish_snapshots(out: Path, enriched: pl.DataFrame, run_id: str) -> int | None:
+    """Replace every (platform, snapshot_date) the run carries, in one commit.
+
+    The commit's predicate names whole ``snapshot_date`` partitions (a cheap, file-level
+    replace); rows of *other* platforms already published in those partitions are carried
+    over into the new files, so only the run's own (platform, snapshot_date) pairs change.
+    """
     path = table_path(out, SNAPSHOTS)
     if enriched.height == 0:
         return DeltaTable(str(path)).version() if table_exists(path) else None
-    keys = enriched.select("platform", "snapshot_date").unique().sort("platform", "snapshot_date")
-    predicate = " OR ".join(
-        f"(platform = {_quote(p)} AND snapshot_date = '{d.isoformat()}')" for p, d in keys.iter_rows()
-    )
-    return _write(path, enriched, predicate=predicate, partition_by=["snapshot_date"], run_id=run_id)
+    keys = enriched.select("platform", "snapshot_date").unique()
+    dates = keys.get_column("snapshot_date").unique().sort()
+    data = enriched
+    if table_exists(path):
+        kept = (
+            pl.scan_delta(str(path))
+            .filter(pl.col("snapshot_date").is_in(dates.implode()))
+            .join(keys.lazy(), on=["platform", "snapshot_date"], how="anti")
+            .collect()
+        )
+        if kept.height:
+            data = pl.concat([enriched, kept.select(enriched.columns)], how="vertical_relaxed")
+    predicate = "snapshot_date IN (" + ", ".join(f"'{d.isoformat()}'" for d in dates) + ")"
+    return _write(path, data, predicate=predicate, partition_by=["snapshot_date"], run_id=run_id)
 
 
 def publish_quarantine(out: Path, quarantine: pl.DataFrame, files: list[str], run_id: str) -> int | None:
@@ -132,29 +147,42 @@ def publish_quarantine(out: Path, quarantine: pl.DataFrame, files: list[str], ru
     return _write(path, quarantine, predicate=predicate, partition_by=None, run_id=run_id)
 
 
-def creators_from_snapshots(snapshots: pl.DataFrame) -> pl.DataFrame:
-    """Latest snapshot per creator, with growth against the creator's previous snapshot."""
-    ordered = snapshots.sort("creator_key", "snapshot_date")
-    with_prev = ordered.with_columns(
-        followers_prev=pl.col("followers").shift(1).over("creator_key"),
-        snapshot_date_prev=pl.col("snapshot_date").shift(1).over("creator_key"),
-        snapshots_count=pl.len().over("creator_key").cast(pl.Int64),
-        first_seen_date=pl.col("snapshot_date").min().over("creator_key"),
+def creators_from_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
+    """Latest snapshot per creator, with growth against the creator's previous snapshot.
+
+    Aggregates on three narrow columns, then joins the latest full rows: no full-width sort.
+    """
+    date = pl.col("snapshot_date")
+    narrow = snapshots.select("creator_key", "snapshot_date", "followers")
+    stats = narrow.group_by("creator_key").agg(
+        date.max().alias("snapshot_date"),
+        date.min().alias("first_seen_date"),
+        pl.len().cast(pl.Int64).alias("snapshots_count"),
     )
-    latest = with_prev.filter(pl.col("snapshot_date") == pl.col("snapshot_date").max().over("creator_key"))
-    return latest.with_columns(
-        followers_change=pl.col("followers") - pl.col("followers_prev"),
-        followers_change_pct=pl.when(pl.col("followers_prev") > 0).then(
-            (pl.col("followers") - pl.col("followers_prev")) / pl.col("followers_prev")
-        ),
-    ).sort("platform", "creator_key")
+    # the previous snapshot: the latest among the rows that are not the latest
+    prev = (
+        narrow.join(stats.select("creator_key", "snapshot_date"), on=["creator_key", "snapshot_date"], how="anti")
+        .group_by("creator_key")
+        .agg(pl.all().sort_by("snapshot_date").last())
+        .rename({"snapshot_date": "snapshot_date_prev", "followers": "followers_prev"})
+    )
+    return (
+        snapshots.join(stats, on=["creator_key", "snapshot_date"], how="inner")
+        .join(prev, on="creator_key", how="left")
+        .with_columns(
+            followers_change=pl.col("followers") - pl.col("followers_prev"),
+            followers_change_pct=pl.when(pl.col("followers_prev") > 0).then(
+                (pl.col("followers") - pl.col("followers_prev")) / pl.col("followers_prev")
+            ),
+        )
+    )
 
 
 def publish_creators(out: Path, run_id: str) -> int | None:
-    snapshots = read_table(out, SNAPSHOTS)
-    if snapshots is None:
+    path = table_path(out, SNAPSHOTS)
+    if not table_exists(path):
         return None
-    creators = creators_from_snapshots(snapshots)
+    creators = creators_from_snapshots(pl.scan_delta(str(path))).collect()
     return _write(table_path(out, CREATORS), creators, predicate=None, partition_by=["platform"], run_id=run_id)
 
 

@@ -105,32 +105,59 @@ def _looks_decimal_comma(sample: pl.DataFrame) -> bool:
 
 
 # --------------------------------------------------------------------------- CSV
+def _scan_utf8(path: Path) -> tuple[bool, bool]:
+    """(is valid UTF-8, contains NUL bytes), streaming 16 MiB at a time: a big export is
+    never held as one Python string."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    has_nul = False
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(16 << 20), b""):
+                has_nul = has_nul or b"\x00" in chunk
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False, has_nul
+    return True, has_nul
+
+
 def read_csv_export(path: Path, label: str) -> RawSheet:
-    data = path.read_bytes()
-    if not data.strip():
-        raise FileRejected("empty_file", f"{label} is empty: nothing to read")
     notes: list[str] = []
-    if b"\x00" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text_probe = data[:4096]
-        utf16 = text_probe[1::2].count(0) > len(text_probe) // 4 or text_probe[0::2].count(0) > len(text_probe) // 4
-        if not utf16:
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head.strip():
+        raise FileRejected("empty_file", f"{label} is empty: nothing to read")
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        len(head) >= 4 and max(head[1::2].count(0), head[0::2].count(0)) > len(head) // 4
+    )
+    valid_utf8, has_nul = (False, False) if utf16 else _scan_utf8(path)
+    source: str | bytes
+    if valid_utf8 and not has_nul:
+        source = str(path)  # polars reads (and memory-maps) the file itself
+        data = head
+        encoding = "utf-8"
+        if head.startswith(codecs.BOM_UTF8):
+            notes.append("UTF-8 BOM")
+            data = head[len(codecs.BOM_UTF8) :]
+    else:
+        data = path.read_bytes()
+        if has_nul and not utf16:
             notes.append(f"{data.count(0)} NUL bytes removed")
             data = data.replace(b"\x00", b"")
-    text_needed = True
-    try:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
-            notes.append("encoding utf-8 with BOM")
-        elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise UnicodeError
-        data.decode("utf-8")  # validates; cheap next to parsing
-        text_needed = False
-        encoding = "utf-8"
-    except UnicodeError:
-        text, encoding = _decode_text(data)
-        notes.append(f"encoding {encoding} (converted to utf-8)")
-        data = text.encode("utf-8")
-    del text_needed
+        try:
+            if utf16:
+                raise UnicodeError
+            data.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeError:
+            text, encoding = _decode_text(data)
+            notes.append(f"encoding {encoding} (converted to utf-8)")
+            data = text.encode("utf-8")
+        source = data
+        if not data.strip():
+            raise FileRejected("empty_file", f"{label} has no text: nothing to read")
 
     sample_text = data[:SNIFF_BYTES].decode("utf-8", errors="ignore")
     skip = 0
@@ -146,7 +173,7 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         notes.append(f"delimiter {delimiter!r}")
 
     header_df = pl.read_csv(
-        data, has_header=False, infer_schema=False, separator=delimiter, skip_rows=skip,
+        source, has_header=False, infer_schema=False, separator=delimiter, skip_rows=skip,
         n_rows=1, truncate_ragged_lines=True, empty_string_is_null=False,
     )
     headers = [("" if v is None else str(v)) for v in header_df.row(0)] if header_df.height else []
@@ -156,7 +183,7 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
     schema = {f"c{i}": pl.String for i in range(width + EXTRA_FIELDS)}
     try:
         cells = pl.read_csv(
-            data,
+            source,
             has_header=False,
             schema=schema,
             separator=delimiter,
@@ -186,12 +213,14 @@ def _finish_delimited(
         ),
     ).drop(extra)
     data_cols = [f"c{i}" for i in range(width)]
+    # no copy of the cells: a regex test instead of strip-and-compare
     blank = pl.all_horizontal(
-        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_cols]
+        [pl.col(c).is_null() | pl.col(c).str.contains(r"^\s*$") for c in data_cols]
     ) & pl.col("_extra_fields").is_null()
     records = cells.height
     blank_rows = int(cells.select(blank.sum()).item())
-    cells = cells.filter(~blank)
+    if blank_rows:
+        cells = cells.filter(~blank)
     sample = cells.head(2000)
     decimal_comma = _looks_decimal_comma(sample)
     if decimal_comma:

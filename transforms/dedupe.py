@@ -27,15 +27,25 @@ VALUE_COLUMNS = (
 
 
 def mark_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``_dup_status`` in {"kept", "duplicate", "conflict"} and ``_kept_file/_kept_row``."""
+    """Add ``_dup_status`` in {"kept", "duplicate", "conflict"} and ``_kept_file/_kept_row``.
+
+    Keys that occur once (nearly all) take a cheap path; the window logic only runs on
+    the rows whose key repeats.
+    """
     key = list(KEY)
+    repeated = pl.len().over(key) > 1
+    lf = lf.with_columns(_repeated=repeated)
+    singles = lf.filter(~pl.col("_repeated")).with_columns(
+        _kept_file=pl.col("source_file"),
+        _kept_row=pl.col("source_row"),
+        _dup_status=pl.lit("kept"),
+    )
     order = pl.col("_input_order")
-    value_hash = pl.struct(list(VALUE_COLUMNS)).hash(seed=0)
-    is_first = order == order.min().over(key)
-    return (
-        lf.with_columns(_value_hash=value_hash)
+    multi = (
+        lf.filter(pl.col("_repeated"))
+        .with_columns(_value_hash=pl.struct(list(VALUE_COLUMNS)).hash(seed=0))
         .with_columns(
-            _is_first=is_first,
+            _is_first=order == order.min().over(key),
             _kept_hash=pl.col("_value_hash").sort_by(order).first().over(key),
             _kept_file=pl.col("source_file").sort_by(order).first().over(key),
             _kept_row=pl.col("source_row").sort_by(order).first().over(key),
@@ -49,6 +59,7 @@ def mark_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
         )
         .drop("_value_hash", "_kept_hash", "_is_first")
     )
+    return pl.concat([singles, multi], how="vertical").drop("_repeated")
 
 
 def conflicts_to_quarantine(marked: pl.LazyFrame) -> pl.LazyFrame:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping
-from transforms.numbers import is_placeholder, parse_number
+from transforms.numbers import PLACEHOLDER_SPELLINGS, is_placeholder, parse_number
 
 COUNT_FIELDS = ("followers",)
 RATE_FIELDS = ("engagement_rate",)
@@ -50,6 +50,8 @@ class FileContext:
     platform: str | None  # from the file name or --platform, used when no platform column
     snapshot_date: dt.date | None  # from the file name or --snapshot-date
     decimal_comma: bool = False
+    plain_number_columns: frozenset[str] = frozenset()  # see numbers.plain_number_columns
+    date_format: str | None = None  # see date_format_of
 
 
 def normalise_handle(expr: pl.Expr) -> pl.Expr:
@@ -70,8 +72,20 @@ def _text(col: str | None) -> pl.Expr:
     return pl.when(is_placeholder(c)).then(None).otherwise(c)
 
 
-def _parse_date(text: pl.Expr) -> pl.Expr:
-    return pl.coalesce([text.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS])
+def _parse_date(text: pl.Expr, fmt: str | None = None) -> pl.Expr:
+    formats = (fmt,) if fmt else DATE_FORMATS
+    return pl.coalesce([text.str.to_date(f, strict=False) for f in formats])
+
+
+def date_format_of(df: pl.DataFrame, column: str) -> str | None:
+    """The one date format that parses every present value of ``column``, if any."""
+    col = df.get_column(column).str.strip_chars()
+    present = col.is_not_null() & ~col.is_in(PLACEHOLDER_SPELLINGS)
+    for fmt in DATE_FORMATS:
+        parsed = col.str.to_date(fmt, strict=False)
+        if (parsed.is_null() & present).sum() == 0:
+            return fmt
+    return None
 
 
 def normalise(
@@ -93,7 +107,9 @@ def normalise(
         if col is None:
             exprs.append(pl.lit(None, dtype=NORMALISED_COLUMNS[out]).alias(out))
             continue
-        parsed = parse_number(pl.col(col), decimal_comma=ctx.decimal_comma)
+        parsed = parse_number(
+            pl.col(col), decimal_comma=ctx.decimal_comma, plain=col in ctx.plain_number_columns
+        )
         value = parsed.value
         if field in RATE_FIELDS:
             # "3.4%" and a bare 3.4 are percentage points; 0.034 is already a fraction
@@ -125,7 +141,7 @@ def normalise(
     default_date = pl.lit(ctx.snapshot_date, dtype=pl.Date)
     if "snapshot_date" in cols:
         text = _text(cols["snapshot_date"])
-        parsed_date = _parse_date(text)
+        parsed_date = _parse_date(text, ctx.date_format)
         exprs.append(pl.coalesce(parsed_date, pl.when(text.is_null()).then(default_date)).alias("snapshot_date"))
         flags += [
             (text.is_not_null() & parsed_date.is_null()).alias("_bad_snapshot_date"),

@@ -48,15 +48,50 @@ class ParsedNumber(NamedTuple):
     is_invalid: pl.Expr  # Boolean: text present, not a placeholder, not a number
 
 
+def _case_variants(word: str) -> set[str]:
+    out = {""}
+    for ch in word:
+        out = {prefix + v for prefix in out for v in {ch.lower(), ch.upper()}}
+    return out
+
+
+# Every upper/lower-case spelling of every placeholder, so a lookup needs no lower-casing
+# of the whole column (which would copy every string).
+PLACEHOLDER_SPELLINGS: tuple[str, ...] = tuple(
+    sorted({v for p in PLACEHOLDERS for v in _case_variants(p)})
+)
+
+
 def is_placeholder(text: pl.Expr) -> pl.Expr:
     """True where a cell is empty or one of the known 'no value' placeholders."""
-    low = text.str.strip_chars().str.to_lowercase()
-    return low.is_null() | low.is_in(PLACEHOLDERS)
+    stripped = text.str.strip_chars()
+    return stripped.is_null() | stripped.is_in(PLACEHOLDER_SPELLINGS)
 
 
-def parse_number(text: pl.Expr, *, decimal_comma: bool = False) -> ParsedNumber:
+def plain_number_columns(df: pl.DataFrame, columns: list[str]) -> frozenset[str]:
+    """Columns whose every present value is already a plain finite number (``1234``,
+    ``-5.5``): they need no quirk parsing, a straight cast is exact. One cheap pass."""
+    if not columns:
+        return frozenset()
+    checks = df.select(
+        [
+            (
+                pl.col(c).is_not_null()
+                & ~pl.col(c).cast(pl.Float64, strict=False).is_finite().fill_null(False)
+            )
+            .any()
+            .alias(c)
+            for c in columns
+        ]
+    ).row(0, named=True)
+    return frozenset(c for c, has_other in checks.items() if not has_other)
+
+
+def parse_number(text: pl.Expr, *, decimal_comma: bool = False, plain: bool = False) -> ParsedNumber:
+    if plain:  # known to hold only plain finite numbers (see plain_number_columns)
+        return ParsedNumber(text.cast(pl.Float64), pl.lit(False), pl.lit(False))
+    placeholder = is_placeholder(text)
     low = text.str.strip_chars().str.to_lowercase()
-    placeholder = low.is_null() | low.is_in(PLACEHOLDERS)
     if decimal_comma:
         # 1.234.567 -> 1234567 ; 12,5% -> 12.5%
         cleaned = low.str.replace_all(r"[\s._'$€£]", "").str.replace(",", ".", literal=True)
