@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import time
 import uuid
@@ -17,6 +16,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows import publish as pub
+from flows.catalog import refresh_catalog
+from flows.dictionary import write_data_dictionary
 from flows.config import load_rate_card
 from flows.pipeline import (
     FileOutcome,
@@ -145,6 +146,8 @@ def publish_task(
     versions[pub.QUARANTINE] = pub.publish_quarantine(out, quarantine, [o.source_file for o in outcomes], run_id)
     if enriched is not None:
         versions[pub.CREATORS] = pub.publish_creators(out, run_id)
+    refresh_catalog(out)
+    write_data_dictionary(out)
     timings["publish"] = time.perf_counter() - t0
 
     rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)

@@ -147,11 +147,15 @@ def publish_quarantine(out: Path, quarantine: pl.DataFrame, files: list[str], ru
     return _write(path, quarantine, predicate=predicate, partition_by=None, run_id=run_id)
 
 
-def creators_from_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
+def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame:
     """Latest snapshot per creator, with growth against the creator's previous snapshot.
 
     Aggregates on three narrow columns, then joins the latest full rows: no full-width sort.
     """
+    from flows.dictionary import polars_schema
+
+    if isinstance(snapshots, pl.DataFrame):
+        return creators_from_snapshots(snapshots.lazy()).collect()  # type: ignore[union-attr]
     date = pl.col("snapshot_date")
     narrow = snapshots.select("creator_key", "snapshot_date", "followers")
     stats = narrow.group_by("creator_key").agg(
@@ -175,6 +179,7 @@ def creators_from_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
                 (pl.col("followers") - pl.col("followers_prev")) / pl.col("followers_prev")
             ),
         )
+        .select(list(polars_schema(CREATORS)))
     )
 
 
@@ -182,7 +187,7 @@ def publish_creators(out: Path, run_id: str) -> int | None:
     path = table_path(out, SNAPSHOTS)
     if not table_exists(path):
         return None
-    creators = creators_from_snapshots(pl.scan_delta(str(path))).collect()
+    creators = creators_from_snapshots(pl.scan_delta(str(path))).collect()  # type: ignore[union-attr]
     return _write(table_path(out, CREATORS), creators, predicate=None, partition_by=["platform"], run_id=run_id)
 
 

@@ -1,0 +1,500 @@
+"""roster.duckdb: views over the current version of each Delta table (no Prefect needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows import catalog
+from flows import publish as pub
+from flows.catalog import BI_EXAMPLE_QUERIES, CatalogError, refresh_catalog
+from flows.dictionary import TABLES, data_dictionary, polars_schema
+
+SEP = dt.date(2026, 9, 1)
+OCT = dt.date(2026, 10, 1)
+RUN = "20261001T000000Z-test01"
+
+# platform, handle, snapshot, tier, followers, est_reach, (cost low, mid, high), country, rate
+ROWS = [
+    ("instagram", "alice", SEP, "micro", 20_000, 2_000, (100.0, 500.0, 2500.0), "GB", 0.05),
+    ("instagram", "@Bob", SEP, "nano", 5_000, 800, (10.0, 75.0, 250.0), "US", 0.08),
+    ("tiktok", "carol", SEP, "mega", 2_000_000, 400_000, (5000.0, 30000.0, 100000.0), "US", 0.04),
+    ("instagram", "alice", OCT, "micro", 22_000, 2_200, (100.0, 500.0, 2500.0), "GB", 0.06),
+    ("instagram", "@Bob", OCT, "nano", 4_000, 700, (10.0, 75.0, 250.0), "US", 0.10),
+    ("instagram", "dave", OCT, "micro", 40_000, 5_000, (100.0, 500.0, 2500.0), "GB", None),
+    ("instagram", "frank", OCT, "mega", 1_500_000, 90_000, (5000.0, 25000.0, 100000.0), None, 0.02),
+    ("tiktok", "carol", OCT, "mega", 2_100_000, 420_000, (5000.0, 30000.0, 100000.0), "US", 0.05),
+    ("youtube", "erin", OCT, "macro", 300_000, 30_000, (5000.0, 10000.0, 20000.0), None, 0.01),
+]
+
+
+def enriched(rows: list[tuple], run_id: str = RUN) -> pl.DataFrame:
+    """Rows in the real creator_snapshots column set and types (EnrichedRoster)."""
+    records = []
+    for i, (platform, handle, snap, tier, followers, reach, cost, country, rate) in enumerate(rows):
+        norm = handle.lower().lstrip("@")
+        records.append(
+            {
+                "creator_key": hashlib.sha256(f"{platform}:{norm}".encode()).hexdigest()[:16],
+                "platform": platform,
+                "handle": handle,
+                "handle_norm": norm,
+                "display_name": norm.title(),
+                "followers": followers,
+                "avg_views": float(reach),
+                "avg_likes": None,
+                "avg_comments": None,
+                "avg_shares": None,
+                "avg_engagement": None,
+                "engagement_rate": rate,
+                "engagement_formula": None if rate is None else "reported",
+                "tier": tier,
+                "est_reach": reach,
+                "est_reach_low": reach // 2,
+                "est_reach_high": reach * 2,
+                "est_reach_method": "observed_views",
+                "est_cost_usd_low": cost[0],
+                "est_cost_usd_mid": cost[1],
+                "est_cost_usd_high": cost[2],
+                "est_cpm_usd": cost[1] / reach * 1000,
+                "country": country,
+                "categories": ["Lifestyle"],
+                "snapshot_date": snap,
+                "source_file": f"{platform}_{snap:%b}.csv",
+                "source_row": i + 2,
+                "run_id": run_id,
+                "rate_card_version": "2026.11.0",
+            }
+        )
+    return pl.DataFrame(records, schema=polars_schema(pub.SNAPSHOTS))
+
+
+def quarantine_rows(run_id: str = RUN) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            (
+                "instagram_Oct.csv",
+                9,
+                "unparseable_number",
+                "Followers",
+                "followers",
+                "12,3O0",
+                "'12,3O0' is not a number",
+                "instagram",
+                OCT,
+                run_id,
+            ),
+            (
+                "instagram_Oct.csv",
+                11,
+                "unparseable_number",
+                "Followers",
+                "followers",
+                "n/a",
+                "'n/a' is not a number",
+                "instagram",
+                OCT,
+                run_id,
+            ),
+            (
+                "broken.json",
+                None,
+                "malformed_json",
+                None,
+                None,
+                None,
+                "line 3: expected ','",
+                None,
+                None,
+                run_id,
+            ),
+        ],
+        schema=polars_schema(pub.QUARANTINE),
+        orient="row",
+    )
+
+
+def publish_all(out: Path, rows: list[tuple] = ROWS, run_id: str = RUN) -> None:
+    """What a run publishes, with the real publish functions (thin wrappers of write_delta)."""
+    snaps = enriched(rows, run_id)
+    pub.publish_snapshots(out, snaps, run_id)
+    pub.publish_quarantine(
+        out, quarantine_rows(run_id), ["instagram_Oct.csv", "broken.json"], run_id
+    )
+    pub.publish_creators(out, run_id)
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), read_only=True)
+
+
+def rows_of(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    folder = tmp_path / "out"
+    publish_all(folder)
+    return folder
+
+
+def test_fixture_rows_meet_the_contracts(out: Path) -> None:
+    for spec in TABLES:
+        spec.schema().validate(pl.read_delta(str(out / spec.name)))
+
+
+def test_views_have_the_delta_columns_types_and_rows(out: Path) -> None:
+    path = refresh_catalog(out)
+    assert path == out.resolve() / "roster.duckdb"
+    with connect(path) as con:
+        for spec in TABLES:
+            described = rows_of(con, f"DESCRIBE {spec.name}")
+            assert [r[0] for r in described] == list(polars_schema(spec.name))
+            expected = pl.read_delta(str(out / spec.name))
+            got = con.sql(f"SELECT * FROM {spec.name}").pl()
+            key = list(expected.columns[:3])
+            assert got.sort(key).to_dicts() == expected.sort(key).to_dicts()
+        types = {
+            (r[0], r[1]): r[2]
+            for r in rows_of(con, "SELECT table_name, column_name, data_type FROM duckdb_columns()")
+        }
+    # partition columns come back typed, not as text parsed from the folder names
+    assert types[("creator_snapshots", "snapshot_date")] == "DATE"
+    assert types[("creators", "platform")] == "VARCHAR"
+    assert types[("creators", "categories")] == "VARCHAR[]"
+    # the data dictionary's types are the types BI sees
+    for row in data_dictionary():
+        assert types[(row["table"], row["column"])] == row["type"], row
+
+
+def test_tier_summary_numbers_and_tier_order(out: Path) -> None:
+    with connect(refresh_catalog(out)) as con:
+        got = rows_of(
+            con,
+            "SELECT platform, tier, tier_order, creators, total_est_reach, total_est_reach_low, "
+            "total_est_reach_high, total_est_cost_usd_low, total_est_cost_usd_mid, "
+            "total_est_cost_usd_high, median_followers, avg_engagement_rate FROM tier_summary",
+        )
+        types = dict(rows_of(con, "SELECT column_name, column_type FROM (DESCRIBE tier_summary)"))
+    assert got == [
+        ("instagram", "nano", 1, 1, 700, 350, 1400, 10.0, 75.0, 250.0, 4000.0, pytest.approx(0.10)),
+        # dave has no engagement rate: the average is over alice only
+        (
+            "instagram",
+            "micro",
+            2,
+            2,
+            7_200,
+            3_600,
+            14_400,
+            200.0,
+            1000.0,
+            5000.0,
+            31_000.0,
+            pytest.approx(0.06),
+        ),
+        (
+            "instagram",
+            "mega",
+            5,
+            1,
+            90_000,
+            45_000,
+            180_000,
+            5000.0,
+            25000.0,
+            100000.0,
+            1_500_000.0,
+            pytest.approx(0.02),
+        ),
+        (
+            "tiktok",
+            "mega",
+            5,
+            1,
+            420_000,
+            210_000,
+            840_000,
+            5000.0,
+            30000.0,
+            100000.0,
+            2_100_000.0,
+            pytest.approx(0.05),
+        ),
+        (
+            "youtube",
+            "macro",
+            4,
+            1,
+            30_000,
+            15_000,
+            60_000,
+            5000.0,
+            10000.0,
+            20000.0,
+            300_000.0,
+            pytest.approx(0.01),
+        ),
+    ]
+    assert types["total_est_reach"] == "BIGINT"  # not HUGEINT, which some BI drivers refuse
+
+
+def test_creators_view_has_growth_against_previous_snapshot(out: Path) -> None:
+    with connect(refresh_catalog(out)) as con:
+        got = rows_of(
+            con,
+            "SELECT handle_norm, followers_prev, followers_change, followers_change_pct, "
+            "snapshots_count, first_seen_date FROM creators ORDER BY handle_norm",
+        )
+    assert got == [
+        ("alice", 20_000, 2_000, pytest.approx(0.1), 2, SEP),
+        ("bob", 5_000, -1_000, pytest.approx(-0.2), 2, SEP),
+        ("carol", 2_000_000, 100_000, pytest.approx(0.05), 2, SEP),
+        ("dave", None, None, None, 1, OCT),
+        ("erin", None, None, None, 1, OCT),
+        ("frank", None, None, None, 1, OCT),
+    ]
+
+
+def test_overwrite_shows_only_the_current_version(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    opts = {"partition_by": ["snapshot_date"]}
+    enriched(ROWS[:3]).write_delta(str(out / "creator_snapshots"), delta_write_options=opts)
+    old_reader = connect(refresh_catalog(out))
+    try:
+        enriched(ROWS[3:5], run_id="run-2").write_delta(
+            str(out / "creator_snapshots"), mode="overwrite", delta_write_options=opts
+        )
+        # the file of version 0 is still on disk: only the Delta log says it is gone
+        assert len(list((out / "creator_snapshots").rglob("*.parquet"))) == 2
+        path = refresh_catalog(out)
+        # a reader that opened the previous catalog keeps a consistent view of version 0
+        assert rows_of(
+            old_reader, "SELECT count(*), min(snapshot_date) FROM creator_snapshots"
+        ) == [(3, SEP)]
+    finally:
+        # DuckDB shares one open database per path within a process: a new connection sees
+        # the refreshed file only once every connection to the old one is closed
+        old_reader.close()
+    with connect(path) as con:
+        assert rows_of(
+            con,
+            "SELECT handle_norm, snapshot_date, followers, run_id "
+            "FROM creator_snapshots ORDER BY ALL",
+        ) == [
+            ("alice", OCT, 22_000, "run-2"),
+            ("bob", OCT, 4_000, "run-2"),
+        ]
+        assert rows_of(
+            con,
+            "SELECT view_name, delta_version, files, row_count "
+            "FROM catalog_info WHERE view_name = 'creator_snapshots'",
+        ) == [
+            ("creator_snapshots", 1, 1, 2),
+        ]
+
+
+def test_rerun_of_a_snapshot_replaces_its_rows(out: Path) -> None:
+    oct_again = [r for r in ROWS if r[2] == OCT]
+    oct_again[0] = (
+        "instagram",
+        "alice",
+        OCT,
+        "micro",
+        23_000,
+        2_300,
+        (100.0, 500.0, 2500.0),
+        "GB",
+        0.06,
+    )
+    publish_all(out, oct_again, run_id="run-2")
+    with connect(refresh_catalog(out)) as con:
+        assert rows_of(
+            con, "SELECT snapshot_date, count(*) FROM creator_snapshots GROUP BY ALL ORDER BY ALL"
+        ) == [(SEP, 3), (OCT, 6)]
+        assert rows_of(
+            con, "SELECT followers, followers_change FROM creators WHERE handle_norm = 'alice'"
+        ) == [(23_000, 3_000)]
+        assert rows_of(con, "SELECT count(*) FROM quarantine") == [(3,)]
+
+
+def test_missing_tables_give_empty_typed_views(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    with connect(refresh_catalog(out)) as con:
+        for spec in TABLES:
+            assert rows_of(con, f"SELECT count(*) FROM {spec.name}") == [(0,)]
+        types = {
+            (r[0], r[1]): r[2]
+            for r in rows_of(con, "SELECT table_name, column_name, data_type FROM duckdb_columns()")
+        }
+        assert rows_of(con, "SELECT count(*) FROM tier_summary") == [(0,)]
+        assert rows_of(
+            con,
+            "SELECT view_name, delta_version, files, row_count FROM catalog_info "
+            "ORDER BY view_name",
+        ) == [
+            ("creator_snapshots", None, 0, 0),
+            ("creators", None, 0, 0),
+            ("quarantine", None, 0, 0),
+        ]
+        for query in BI_EXAMPLE_QUERIES:
+            con.execute(query.sql).fetchall()
+    for row in data_dictionary():
+        assert types[(row["table"], row["column"])] == row["type"], row
+
+
+def test_table_without_data_files_gives_an_empty_view(out: Path) -> None:
+    # a run whose files were all clean publishes an empty quarantine for them
+    pub.publish_quarantine(
+        out, quarantine_rows().clear(), ["instagram_Oct.csv", "broken.json"], "r2"
+    )
+    with connect(refresh_catalog(out)) as con:
+        assert rows_of(con, "SELECT count(*) FROM quarantine") == [(0,)]
+        assert rows_of(con, "SELECT files FROM catalog_info WHERE view_name = 'quarantine'") == [
+            (0,)
+        ]
+
+
+@pytest.mark.parametrize("query", BI_EXAMPLE_QUERIES, ids=lambda q: q.title[:40])
+def test_bi_example_query_runs(out: Path, query: catalog.BIQuery) -> None:
+    with connect(refresh_catalog(out)) as con:
+        assert con.execute(query.sql).fetchall(), query.title
+
+
+def test_bi_example_results(out: Path) -> None:
+    top, micro_gb, by_reason, growth = (q.sql for q in BI_EXAMPLE_QUERIES)
+    with connect(refresh_catalog(out)) as con:
+        assert [r[:2] for r in rows_of(con, top)] == [
+            ("instagram", "frank"),
+            ("instagram", "dave"),
+            ("instagram", "alice"),
+            ("instagram", "@Bob"),
+            ("tiktok", "carol"),
+            ("youtube", "erin"),
+        ]
+        assert [r[:2] for r in rows_of(con, micro_gb)] == [
+            ("instagram", "alice"),
+            ("instagram", "dave"),
+        ]
+        assert rows_of(con, by_reason) == [
+            ("unparseable_number", 2, 0, 1, "'12,3O0' is not a number"),
+            ("malformed_json", 1, 1, 1, "line 3: expected ','"),
+        ]
+        assert rows_of(con, growth) == [
+            ("instagram", SEP, 2, 0, None, None),
+            ("instagram", OCT, 4, 2, 1_000, pytest.approx(1_000 / 25_000)),
+            ("tiktok", SEP, 1, 0, None, None),
+            ("tiktok", OCT, 1, 1, 100_000, pytest.approx(0.05)),
+            ("youtube", OCT, 1, 0, None, None),
+        ]
+
+
+def test_catalog_is_read_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    publish_all(Path("out"))
+    path = refresh_catalog(Path("out"))
+    assert path == tmp_path / "out" / "roster.duckdb"
+    monkeypatch.chdir(Path(__file__).parent)
+    with connect(path) as con:
+        assert rows_of(con, "SELECT count(*) FROM creators") == [(6,)]
+
+
+def test_key_value_folder_above_out_is_not_a_column(tmp_path: Path) -> None:
+    # written with write_delta directly: polars' read_delta (publish_creators) itself fails on
+    # such a path ("path contains column not present in the given Hive schema")
+    out = tmp_path / "env=prod" / "out"
+    snaps = enriched(ROWS)
+    snaps.write_delta(
+        str(out / "creator_snapshots"), delta_write_options={"partition_by": ["snapshot_date"]}
+    )
+    pub.creators_from_snapshots(snaps).write_delta(
+        str(out / "creators"), delta_write_options={"partition_by": ["platform"]}
+    )
+    quarantine_rows().write_delta(str(out / "quarantine"))
+    with connect(refresh_catalog(out)) as con:
+        assert rows_of(con, "SELECT count(*) FROM creators") == [(6,)]
+        assert rows_of(con, "SELECT count(*) FROM quarantine") == [(3,)]
+        for spec in TABLES:
+            assert [r[0] for r in rows_of(con, f"DESCRIBE {spec.name}")] == list(
+                polars_schema(spec.name)
+            )
+
+
+def test_comments_come_from_the_dictionary(out: Path) -> None:
+    with connect(refresh_catalog(out)) as con:
+        comments = dict(
+            rows_of(
+                con,
+                "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'creators'",
+            )
+        )
+        view_comment = rows_of(
+            con, "SELECT comment FROM duckdb_views() WHERE view_name = 'tier_summary'"
+        )
+    assert comments["tier"].endswith("(one of: nano, micro, mid, macro, mega)")
+    assert "[people]" in comments["followers"]
+    assert comments["followers_change_pct"]
+    assert view_comment[0][0]
+
+
+def test_failed_refresh_keeps_the_previous_catalog(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = refresh_catalog(out)
+    before = path.read_bytes()
+
+    def boom(con: duckdb.DuckDBPyConnection) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(catalog, "_comment_sql", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        refresh_catalog(out)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in out.iterdir() if "duckdb" in p.name) == ["roster.duckdb"]
+
+
+def test_refresh_while_a_reader_is_open_leaves_no_temp_files(out: Path) -> None:
+    path = refresh_catalog(out)
+    with connect(path) as reader:
+        refresh_catalog(out)
+        assert rows_of(reader, "SELECT count(*) FROM creators") == [(6,)]
+    assert sorted(p.name for p in out.iterdir() if "duckdb" in p.name) == ["roster.duckdb"]
+    with connect(path) as con:
+        assert rows_of(con, "SELECT count(*) FROM creators") == [(6,)]
+
+
+def test_view_that_reads_back_wrong_is_refused(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = catalog._view_sql
+
+    def text_dates(src: catalog._Source) -> str:
+        return real(src).replace("'snapshot_date': DATE", "'snapshot_date': VARCHAR")
+
+    monkeypatch.setattr(catalog, "_view_sql", text_dates)
+    with pytest.raises(CatalogError, match="snapshot_date: VARCHAR expected DATE"):
+        refresh_catalog(out)
+    assert not any("duckdb" in p.name for p in out.iterdir())
+
+
+def test_missing_output_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        refresh_catalog(tmp_path / "nope")
+
+
+def test_table_with_deletion_vectors_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    quarantine_rows().write_delta(
+        str(out / "quarantine"),
+        delta_write_options={"configuration": {"delta.enableDeletionVectors": "true"}},
+    )
+    with pytest.raises(CatalogError, match="deletionVectors"):
+        refresh_catalog(out)
+    assert not any("duckdb" in p.name for p in out.iterdir())
