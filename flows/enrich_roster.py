@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 import uuid
@@ -27,6 +28,7 @@ from flows.pipeline import (
     empty_quarantine,
     ingest_file,
     reconcile,
+    sha256_of,
 )
 from flows.readers import SUPPORTED_SUFFIXES
 
@@ -46,7 +48,19 @@ class EnrichParams(BaseModel):
     rate_card: str | None = Field(None, description="rate card TOML (default: the shipped one)")
     tier_scheme: str | None = Field(None, description="tier scheme of the rate card")
     wait_lock: float = Field(0.0, ge=0, description="seconds to wait for another run on --out")
-    max_workers: int = Field(2, ge=1, le=64)
+    max_workers: int = Field(2, ge=1, le=64, description="files processed at once (threads)")
+    full_refresh: bool = Field(
+        False, description="reprocess every input, even files the ledger has already seen"
+    )
+    keep_contacts: bool = Field(
+        False, description="write emails/phones to a separate `contacts` table (never to BI tables)"
+    )
+    task_runner: Literal["thread", "dask"] = Field(
+        "thread", description="thread: one machine; dask: a dask.distributed cluster"
+    )
+    dask_address: str | None = Field(
+        None, description="tcp://HOST:PORT of a dask scheduler; default: a local 2-worker cluster"
+    )
 
     @field_validator("inputs")
     @classmethod
@@ -72,8 +86,10 @@ def discover_inputs(inputs: list[str]) -> list[tuple[Path, str]]:
         p = Path(item)
         if p.is_dir():
             found += sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in SUPPORTED_SUFFIXES
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
             )
         else:
@@ -100,58 +116,122 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(name="ingest-file", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1,
-      retry_condition_fn=_transient, task_run_name="ingest {label}")
-def ingest_task(path: str, label: str, index: int, options: RunOptions, staging: str) -> list[FileOutcome]:
+@task(
+    name="ingest-file",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=_transient,
+    task_run_name="ingest {label}",
+)
+def ingest_task(
+    path: str, label: str, index: int, options: RunOptions, staging: str
+) -> list[FileOutcome]:
     outcomes = ingest_file(Path(path), label, index, options, Path(staging))
     logger = get_run_logger()
     for o in outcomes:
         if o.status == "ok":
-            logger.info("%s: %d rows read, %d staged, %d quarantined (%.1fs)", o.source_file,
-                        o.rows_read, o.staged_rows, o.rows_read - o.staged_rows, o.seconds)
+            logger.info(
+                "%s: %d rows read, %d staged, %d quarantined (%.1fs)",
+                o.source_file,
+                o.rows_read,
+                o.staged_rows,
+                o.rows_read - o.staged_rows,
+                o.seconds,
+            )
         else:
             logger.warning("%s: quarantined whole file: %s", o.source_file, o.detail)
     return outcomes
 
 
 @task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(outcomes: list[FileOutcome], options: RunOptions, staging: str, run_id: str) -> RosterBuild:
+def enrich_task(
+    outcomes: list[FileOutcome], options: RunOptions, staging: str, run_id: str
+) -> RosterBuild:
     return build_roster(outcomes, options, Path(staging), run_id)
 
 
-@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+@task(
+    name="publish",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_transient,
+)
 def publish_task(
-    outcomes: list[FileOutcome], build: RosterBuild, params: EnrichParams, run_id: str,
-    started_at: str, timings: dict[str, float],
+    outcomes: list[FileOutcome],
+    build: RosterBuild,
+    params: EnrichParams,
+    run_id: str,
+    started_at: str,
+    timings: dict[str, float],
+    skipped: list[dict[str, Any]],
+    processing_key: str,
 ) -> dict[str, Any]:
     out = Path(params.out)
     t0 = time.perf_counter()
     quarantine = (
-        pl.concat([pl.read_parquet(p) for p in build.quarantine_paths], how="vertical")
-        if build.quarantine_paths else empty_quarantine()
-    ).with_columns(run_id=pl.lit(run_id)).sort("source_file", "source_row", "reason", nulls_last=False)
+        (
+            pl.concat([pl.read_parquet(p) for p in build.quarantine_paths], how="vertical")
+            if build.quarantine_paths
+            else empty_quarantine()
+        )
+        .with_columns(run_id=pl.lit(run_id))
+        .sort("source_file", "source_row", "reason", nulls_last=False)
+    )
     files = reconcile(outcomes, build, quarantine)
     broken = [f for f in files if not f["reconciled"]]
     if broken:
         raise ReconciliationError(
             "counts do not reconcile, nothing was published: "
-            + "; ".join(f"{f['source_file']}: read {f['rows_read']} != enriched {f['enriched']} + "
-                        f"quarantined {f['quarantined']} + duplicates {f['duplicates_collapsed']}"
-                        for f in broken)
+            + "; ".join(
+                f"{f['source_file']}: {f['records']} records (independent count "
+                f"{f['independent_records']}), {f['blank_rows']} blank, read {f['rows_read']}"
+                f" vs enriched {f['enriched']} + quarantined {f['quarantined']} + "
+                f"duplicates {f['duplicates_collapsed']}"
+                for f in broken
+            )
         )
     enriched = pl.read_parquet(build.enriched_path) if build.enriched_path else None
+    by_sha = {o.source_file: o for o in outcomes}
     versions: dict[str, int | None] = {}
+    _fault_point("before-commit")
     if enriched is not None:
         versions[pub.SNAPSHOTS] = pub.publish_snapshots(out, enriched, run_id)
-    versions[pub.QUARANTINE] = pub.publish_quarantine(out, quarantine, [o.source_file for o in outcomes], run_id)
+    _fault_point("between-commits")
+    versions[pub.QUARANTINE] = pub.publish_quarantine(
+        out, quarantine, [o.source_file for o in outcomes], run_id
+    )
     if enriched is not None:
         versions[pub.CREATORS] = pub.publish_creators(out, run_id)
+    if params.keep_contacts and build.contacts_path:
+        versions[pub.CONTACTS] = pub.publish_contacts(
+            out, pl.read_parquet(build.contacts_path), run_id
+        )
+    versions[pub.LEDGER] = pub.publish_ledger(
+        out,
+        [
+            {
+                "source_file": f["source_file"],
+                "path": by_sha[f["source_file"]].path,
+                "sha256": by_sha[f["source_file"]].sha256,
+                "processing_key": processing_key,
+                "status": f["status"],
+                "rows_read": f["rows_read"],
+                "enriched": f["enriched"],
+                "quarantined": f["quarantined"],
+                "duplicates_collapsed": f["duplicates_collapsed"],
+                "run_id": run_id,
+            }
+            for f in files
+        ],
+        run_id,
+    )
     refresh_catalog(out)
     write_data_dictionary(out)
     timings["publish"] = time.perf_counter() - t0
 
     rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
-    by_sha = {o.source_file: o for o in outcomes}
     manifest = {
         "run_id": run_id,
         "started_at": started_at,
@@ -162,16 +242,21 @@ def publish_task(
         "params": params.model_dump(mode="json"),
         "table_versions": versions,
         "files": [
-            {**f, "sha256": by_sha[f["source_file"]].sha256, "path": by_sha[f["source_file"]].path,
-             "platform": by_sha[f["source_file"]].platform,
-             "snapshot_date": by_sha[f["source_file"]].snapshot_date,
-             "detail": by_sha[f["source_file"]].detail,
-             "mapping": by_sha[f["source_file"]].mapping,
-             "decisions": by_sha[f["source_file"]].decisions,
-             "unmapped_columns": by_sha[f["source_file"]].unmapped_columns,
-             "notes": by_sha[f["source_file"]].notes}
+            {
+                **f,
+                "sha256": by_sha[f["source_file"]].sha256,
+                "path": by_sha[f["source_file"]].path,
+                "platform": by_sha[f["source_file"]].platform,
+                "snapshot_date": by_sha[f["source_file"]].snapshot_date,
+                "detail": by_sha[f["source_file"]].detail,
+                "mapping": by_sha[f["source_file"]].mapping,
+                "decisions": by_sha[f["source_file"]].decisions,
+                "unmapped_columns": by_sha[f["source_file"]].unmapped_columns,
+                "notes": by_sha[f["source_file"]].notes,
+            }
             for f in files
         ],
+        "skipped_files": skipped,
         "quarantine_by_reason": dict(
             quarantine.group_by("reason").len().sort("reason").iter_rows()
         ),
@@ -180,10 +265,99 @@ def publish_task(
     if enriched is not None and enriched.height:
         manifest["rows_by_platform_tier"] = [
             {"platform": p, "tier": t, "rows": n}
-            for p, t, n in enriched.group_by("platform", "tier").len().sort("platform", "tier").iter_rows()
+            for p, t, n in enriched.group_by("platform", "tier")
+            .len()
+            .sort("platform", "tier")
+            .iter_rows()
         ]
     pub.write_json_atomic(out / "runs" / run_id / "manifest.json", manifest)
+    publish_artifacts(manifest)
     return manifest
+
+
+def summary_markdown(manifest: dict[str, Any]) -> str:
+    """The run summary as markdown: the Prefect artifact, and what `--json` users can render."""
+    lines = [
+        f"# Roster run {manifest['run_id']}",
+        "",
+        f"Rate card {manifest['rate_card_version']}, tier scheme {manifest['tier_scheme']}.",
+        "",
+        "| file | status | read | enriched | quarantined | duplicates |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for f in manifest["files"]:
+        status = f["status"] if f["status"] == "ok" else f"quarantined: {f['reason']}"
+        lines.append(
+            f"| {f['source_file']} | {status} | {f['rows_read']} | {f['enriched']} | "
+            f"{f['quarantined']} | {f['duplicates_collapsed']} |"
+        )
+    for f in manifest.get("skipped_files", []):
+        lines.append(f"| {f['source_file']} | skipped (seen in {f['processed_by_run']}) | | | | |")
+    if manifest.get("rows_by_platform_tier"):
+        lines += ["", "| platform | tier | rows |", "|---|---|---:|"]
+        lines += [
+            f"| {r['platform']} | {r['tier']} | {r['rows']} |"
+            for r in manifest["rows_by_platform_tier"]
+        ]
+    if manifest.get("quarantine_by_reason"):
+        lines += ["", "| quarantine reason | count |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in manifest["quarantine_by_reason"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def publish_artifacts(manifest: dict[str, Any]) -> None:
+    """A markdown summary and a per-file table, visible in the Prefect UI."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create_markdown_artifact(
+        summary_markdown(manifest),
+        key="roster-run-summary",
+        description=f"roster run {manifest['run_id']}",
+    )
+    create_table_artifact(
+        [
+            {
+                k: f[k]
+                for k in (
+                    "source_file",
+                    "status",
+                    "reason",
+                    "rows_read",
+                    "enriched",
+                    "quarantined",
+                    "duplicates_collapsed",
+                )
+            }
+            for f in manifest["files"]
+        ],
+        key="roster-run-files",
+        description=f"per-file counts of run {manifest['run_id']}",
+    )
+
+
+def processing_key_of(params: EnrichParams, rate_card_version: str, scheme: str) -> str:
+    """What, besides the file's bytes, decides its output: a file is skipped only when it was
+    processed with the same rate card, scheme and file-level options."""
+    mapping = sha256_of(Path(params.mapping))[:12] if params.mapping else "-"
+    return "/".join(
+        [
+            rate_card_version,
+            scheme,
+            params.platform or "-",
+            str(params.snapshot_date or "-"),
+            mapping,
+        ]
+    )
+
+
+def _fault_point(name: str) -> None:
+    """Fault injection for the crash tests: ROSTER_FAULT_PAUSE=<point>:<seconds> makes the
+    run sleep at that point of the publish, so a test can SIGKILL it there."""
+    spec = os.environ.get("ROSTER_FAULT_PAUSE", "")
+    point, _, seconds = spec.partition(":")
+    if point == name:
+        print(f"fault point {name}: pausing {seconds}s", flush=True)
+        time.sleep(float(seconds or 60))
 
 
 def new_run_id() -> str:
@@ -199,8 +373,11 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     out = Path(params.out)
     options = RunOptions(
-        platform=params.platform, snapshot_date=params.snapshot_date, mapping_file=params.mapping,
-        rate_card_file=params.rate_card, tier_scheme=params.tier_scheme,
+        platform=params.platform,
+        snapshot_date=params.snapshot_date,
+        mapping_file=params.mapping,
+        rate_card_file=params.rate_card,
+        tier_scheme=params.tier_scheme,
     )
     load_rate_card(Path(params.rate_card) if params.rate_card else None).scheme(params.tier_scheme)
     files = discover_inputs(params.inputs)
@@ -208,20 +385,46 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
         raise UsageError(f"no export files found in {', '.join(params.inputs)}")
     timings: dict[str, float] = {}
     with pub.exclusive_lock(out, run_id, params.wait_lock):
+        pub.remove_stale_staging(out)  # left by a killed run; we hold the lock
         staging = out / "_staging" / run_id
         staging.mkdir(parents=True, exist_ok=True)
         try:
-            logger.info("run %s: %d input file(s) -> %s", run_id, len(files), out)
             t0 = time.perf_counter()
+            rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
+            processing_key = processing_key_of(
+                params, rate_card.meta.version, params.tier_scheme or rate_card.meta.default_scheme
+            )
+            hashes = {str(path): sha256_of(path) for path, _ in files}
+            seen = {} if params.full_refresh else pub.ledger_lookup(out, processing_key)
+            todo = [(p, label) for p, label in files if hashes[str(p)] not in seen]
+            skipped = [
+                {
+                    "source_file": label,
+                    "path": str(p),
+                    "sha256": hashes[str(p)],
+                    "processed_by_run": seen[hashes[str(p)]],
+                }
+                for p, label in files
+                if hashes[str(p)] in seen
+            ]
+            logger.info(
+                "run %s: %d input file(s) -> %s (%d already processed, skipped)",
+                run_id,
+                len(files),
+                out,
+                len(skipped),
+            )
             futures = [
                 ingest_task.submit(str(path), label, i, options, str(staging))
-                for i, (path, label) in enumerate(files)
+                for i, (path, label) in enumerate(todo)
             ]
             outcomes = [o for fut in futures for o in fut.result()]
             timings["ingest"] = time.perf_counter() - t0
             build = enrich_task(outcomes, options, str(staging), run_id)
             timings.update(build.seconds)
-            manifest = publish_task(outcomes, build, params, run_id, started_at, timings)
+            manifest = publish_task(
+                outcomes, build, params, run_id, started_at, timings, skipped, processing_key
+            )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with_parent = staging.parent
@@ -232,9 +435,24 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
     return manifest
 
 
-def run_enrich(params: EnrichParams, *, max_workers: int | None = None) -> dict[str, Any]:
-    """Run the flow with the thread-pool task runner (the default, one machine)."""
-    runner = ThreadPoolTaskRunner(max_workers=max_workers or params.max_workers)
-    return enrich_roster.with_options(task_runner=runner)(params)
+def task_runner_for(params: EnrichParams) -> Any:
+    """Threads on one machine (polars releases the GIL), or prefect-dask past one machine."""
+    if params.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if params.dask_address:
+            return DaskTaskRunner(address=params.dask_address)
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": 2,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
+    return ThreadPoolTaskRunner(max_workers=params.max_workers)
 
 
+def run_enrich(params: EnrichParams) -> dict[str, Any]:
+    """Run the flow with the task runner the parameters ask for."""
+    return enrich_roster.with_options(task_runner=task_runner_for(params))(params)

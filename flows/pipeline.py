@@ -75,6 +75,7 @@ class FileOutcome:
     platform: str | None = None
     snapshot_date: str | None = None
     records: int = 0  # data records in the file, blank ones included
+    independent_records: int | None = None  # the same, counted by a second reader
     blank_rows: int = 0
     rows_read: int = 0  # records - blank_rows
     parse_failed_rows: int = 0
@@ -104,7 +105,9 @@ def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_COLUMNS)
 
 
-def _quarantine_frame(df: pl.DataFrame, platform: str | None, snapshot: dt.date | None) -> pl.DataFrame:
+def _quarantine_frame(
+    df: pl.DataFrame, platform: str | None, snapshot: dt.date | None
+) -> pl.DataFrame:
     """Give failure rows the full quarantine column set."""
     out = df
     for name, dtype in QUARANTINE_COLUMNS.items():
@@ -153,10 +156,14 @@ def ingest_file(
     outcomes = []
     for n, sheet in enumerate(sheets):
         outcome = FileOutcome(
-            source_file=sheet.label, path=str(path), sha256=digest,
-            file_index=file_index * 64 + n, notes=list(sheet.notes),
+            source_file=sheet.label,
+            path=str(path),
+            sha256=digest,
+            file_index=file_index * 64 + n,
+            notes=list(sheet.notes),
         )
         outcome.records, outcome.blank_rows = sheet.records, sheet.blank_rows
+        outcome.independent_records = sheet.independent_records
         outcome.rows_read = sheet.records - sheet.blank_rows
         _ingest_sheet(sheet, outcome, options, staging)
         outcome.seconds = time.perf_counter() - started
@@ -164,7 +171,9 @@ def ingest_file(
     return outcomes
 
 
-def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, staging: Path) -> None:
+def _ingest_sheet(
+    sheet: RawSheet, outcome: FileOutcome, options: RunOptions, staging: Path
+) -> None:
     aliases = load_header_aliases()
     countries = country_lookup(load_country_aliases())
     platforms = aliases.platform_lookup()
@@ -185,42 +194,54 @@ def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, st
     outcome.unmapped_columns = mapping.unmapped
 
     name = Path(outcome.path).name
-    platform = None if "platform" in mapping.columns else (
-        platform_from_name(name, platforms) or options.platform
+    platform = (
+        None
+        if "platform" in mapping.columns
+        else (platform_from_name(name, platforms) or options.platform)
     )
-    snapshot = None if "snapshot_date" in mapping.columns else (
-        date_from_name(name) or options.snapshot_date
+    snapshot = (
+        None
+        if "snapshot_date" in mapping.columns
+        else (date_from_name(name) or options.snapshot_date)
     )
     outcome.platform = platform
     outcome.snapshot_date = snapshot.isoformat() if snapshot else None
 
     problems = []
     if "handle" not in mapping.columns:
-        problems.append((
-            "no_handle_column",
-            f"{sheet.label}: no column looks like a creator handle (headers: {sheet.headers}); "
-            "name it in a --mapping file: [columns] handle = \"<header>\"",
-        ))
+        problems.append(
+            (
+                "no_handle_column",
+                f"{sheet.label}: no column looks like a creator handle (headers: {sheet.headers}); "
+                'name it in a --mapping file: [columns] handle = "<header>"',
+            )
+        )
     if "followers" not in mapping.columns:
-        problems.append((
-            "no_followers_column",
-            f"{sheet.label}: no usable followers column (headers: {sheet.headers}); "
-            "name it in a --mapping file: [columns] followers = \"<header>\"",
-        ))
+        problems.append(
+            (
+                "no_followers_column",
+                f"{sheet.label}: no usable followers column (headers: {sheet.headers}); "
+                'name it in a --mapping file: [columns] followers = "<header>"',
+            )
+        )
     if "platform" not in mapping.columns and platform is None:
-        problems.append((
-            "unknown_platform",
-            f"{sheet.label}: cannot tell the platform: no platform column and none in the file "
-            "name; pass --platform (instagram, tiktok, youtube, x, facebook, twitch) or rename "
-            "the file like tiktok_dec_2022.csv",
-        ))
+        problems.append(
+            (
+                "unknown_platform",
+                f"{sheet.label}: cannot tell the platform: no platform column and none in the file "
+                "name; pass --platform (instagram, tiktok, youtube, x, facebook, twitch) or rename "
+                "the file like tiktok_dec_2022.csv",
+            )
+        )
     if "snapshot_date" not in mapping.columns and snapshot is None:
-        problems.append((
-            "unknown_snapshot_date",
-            f"{sheet.label}: cannot tell which date the export describes: no date column and no "
-            "date in the file name; pass --snapshot-date YYYY-MM-DD or rename the file like "
-            "tiktok_dec_2022.csv",
-        ))
+        problems.append(
+            (
+                "unknown_snapshot_date",
+                f"{sheet.label}: cannot tell which date the export describes: no date column and no "
+                "date in the file name; pass --snapshot-date YYYY-MM-DD or rename the file like "
+                "tiktok_dec_2022.csv",
+            )
+        )
     if problems:
         reason = problems[0][0] if len(problems) == 1 else "+".join(p[0] for p in problems)
         q = file_rejection(outcome, reason, " | ".join(p[1] for p in problems))
@@ -231,41 +252,57 @@ def _ingest_sheet(sheet: RawSheet, outcome: FileOutcome, options: RunOptions, st
     cells = sheet.cells
     ragged = cells.filter(pl.col("_extra_fields").is_not_null())
     if ragged.height:
-        failures.append(ragged.select(
-            pl.lit(sheet.label).alias("source_file"), "source_row",
-            reason=pl.lit("too_many_fields"), column=pl.lit(None, pl.String),
-            field=pl.lit(None, pl.String), raw_value=pl.col("_extra_fields"),
-            detail=pl.lit(f"the row has more cells than the {len(sheet.headers)} headers"),
-        ))
+        failures.append(
+            ragged.select(
+                pl.lit(sheet.label).alias("source_file"),
+                "source_row",
+                reason=pl.lit("too_many_fields"),
+                column=pl.lit(None, pl.String),
+                field=pl.lit(None, pl.String),
+                raw_value=pl.col("_extra_fields"),
+                detail=pl.lit(f"the row has more cells than the {len(sheet.headers)} headers"),
+            )
+        )
         cells = cells.filter(pl.col("_extra_fields").is_null())
     if sheet.malformed:
-        failures.append(pl.DataFrame(
-            {
-                "source_file": [sheet.label] * len(sheet.malformed),
-                "source_row": [m[0] for m in sheet.malformed],
-                "reason": [m[1] for m in sheet.malformed],
-                "raw_value": [m[2] for m in sheet.malformed],
-            },
-            schema_overrides={"source_row": pl.Int64},
-        ))
+        failures.append(
+            pl.DataFrame(
+                {
+                    "source_file": [sheet.label] * len(sheet.malformed),
+                    "source_row": [m[0] for m in sheet.malformed],
+                    "reason": [m[1] for m in sheet.malformed],
+                    "raw_value": [m[2] for m in sheet.malformed],
+                },
+                schema_overrides={"source_row": pl.Int64},
+            )
+        )
 
     numeric_cols = [mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns]
     ctx = FileContext(
-        sheet.label, platform, snapshot, sheet.decimal_comma,
+        sheet.label,
+        platform,
+        snapshot,
+        sheet.decimal_comma,
         plain_number_columns=plain_number_columns(cells, numeric_cols),
         date_format=date_format_of(cells, mapping.columns["snapshot_date"])
-        if "snapshot_date" in mapping.columns else None,
+        if "snapshot_date" in mapping.columns
+        else None,
     )
     normalised = normalise(cells.lazy(), mapping, ctx, platforms)
     good, parse_failures = split_parse_failures(normalised, mapping)
     good_df, parse_df = pl.collect_all([good, parse_failures])
     outcome.parse_failed_rows = parse_df.get_column("source_row").n_unique()
-    failures.append(parse_df.with_columns(
-        detail=pl.concat_str(
-            pl.lit("'"), pl.col("raw_value"), pl.lit("' in column '"), pl.col("column"),
-            pl.lit("' is not a number"),
+    failures.append(
+        parse_df.with_columns(
+            detail=pl.concat_str(
+                pl.lit("'"),
+                pl.col("raw_value"),
+                pl.lit("' in column '"),
+                pl.col("column"),
+                pl.lit("' is not a number"),
+            )
         )
-    ))
+    )
 
     raw_cols = [c for c in good_df.columns if c.startswith("_raw_")]
     result = soft_validate(NormalisedCreator, good_df.drop(raw_cols))
@@ -308,6 +345,7 @@ class RosterBuild:
     quarantine_paths: list[str]
     per_file: dict[str, dict[str, int]]  # source_file -> enriched, duplicates, conflicts, failed
     seconds: dict[str, float]
+    contacts_path: str | None = None
 
 
 def build_roster(
@@ -317,7 +355,10 @@ def build_roster(
     t0 = time.perf_counter()
     staged = [o.staged_path for o in outcomes if o.staged_path and o.staged_rows]
     qpaths = [o.quarantine_path for o in outcomes if o.quarantine_path]
-    per_file = {o.source_file: {"enriched": 0, "duplicates": 0, "conflicts": 0, "enrich_failed": 0} for o in outcomes}
+    per_file = {
+        o.source_file: {"enriched": 0, "duplicates": 0, "conflicts": 0, "enrich_failed": 0}
+        for o in outcomes
+    }
     if not staged:
         return RosterBuild(None, qpaths, per_file, timings)
     rate_card = load_rate_card(Path(options.rate_card_file) if options.rate_card_file else None)
@@ -333,16 +374,25 @@ def build_roster(
     kept = marked.lazy().filter(pl.col("_dup_status") == "kept")
 
     t1 = time.perf_counter()
-    enriched_lf = enrich(kept, rate_card, scheme=options.tier_scheme, countries=countries, run_id=run_id)
+    enriched_lf = enrich(
+        kept, rate_card, scheme=options.tier_scheme, countries=countries, run_id=run_id
+    )
     enriched_lf = enriched_lf.with_columns(rate_card_version=pl.lit(rate_card.meta.version))
     columns = list(EnrichedRoster.to_schema().columns)
-    enriched = enriched_lf.select(*columns, "_input_order").sort("_input_order").drop("_input_order").collect()
+    enriched = (
+        enriched_lf.select(*columns, "_input_order")
+        .sort("_input_order")
+        .drop("_input_order")
+        .collect()
+    )
     timings["enrich"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
     result = soft_validate(EnrichedRoster, enriched)
     timings["validate_enriched"] = time.perf_counter() - t2
-    for src, n in result.failures.group_by("source_file").agg(pl.col("source_row").n_unique()).iter_rows():
+    for src, n in (
+        result.failures.group_by("source_file").agg(pl.col("source_row").n_unique()).iter_rows()
+    ):
         per_file[src]["enriched"] -= n
         per_file[src]["enrich_failed"] += n
 
@@ -350,18 +400,44 @@ def build_roster(
     if conflicts.height:
         extra_q.append(conflicts.with_columns(detail=pl.lit("duplicate key with different values")))
     if result.failures.height:
-        extra_q.append(result.failures.with_columns(detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason"))))
+        extra_q.append(
+            result.failures.with_columns(
+                detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason"))
+            )
+        )
     if extra_q:
         p = staging / "quarantine-roster.parquet"
         pl.concat([_quarantine_frame(q, None, None) for q in extra_q]).write_parquet(p)
         qpaths.append(str(p))
     out = staging / "enriched.parquet"
-    result.valid.write_parquet(out)
+    result.valid.write_parquet(out, compression="lz4")
+    # Contact data never goes further than here unless asked for (--keep-contacts).
+    contacts = (
+        enriched_lf.filter(pl.col("email").is_not_null() | pl.col("phone").is_not_null())
+        .select(
+            "creator_key",
+            "platform",
+            "handle",
+            "email",
+            "phone",
+            "snapshot_date",
+            "source_file",
+            "source_row",
+            "run_id",
+        )
+        .collect()
+    )
+    contacts_path = None
+    if contacts.height:
+        contacts_path = str(staging / "contacts.parquet")
+        contacts.write_parquet(contacts_path)
     timings["build_total"] = time.perf_counter() - t0
-    return RosterBuild(str(out), qpaths, per_file, timings)
+    return RosterBuild(str(out), qpaths, per_file, timings, contacts_path)
 
 
-def reconcile(outcomes: list[FileOutcome], build: RosterBuild, quarantine: pl.DataFrame) -> list[dict]:
+def reconcile(
+    outcomes: list[FileOutcome], build: RosterBuild, quarantine: pl.DataFrame
+) -> list[dict]:
     """Per file: rows read = enriched + quarantined + collapsed duplicates, or an error."""
     qrows = (
         quarantine.filter(pl.col("source_row").is_not_null())
@@ -376,16 +452,20 @@ def reconcile(outcomes: list[FileOutcome], build: RosterBuild, quarantine: pl.Da
         quarantined = o.rows_read if whole else qcount.get(o.source_file, 0)
         enriched = pf.get("enriched", 0)
         dups = pf.get("duplicates", 0)
-        rows.append({
-            "source_file": o.source_file,
-            "status": o.status,
-            "reason": o.reason,
-            "records": o.records,
-            "blank_rows": o.blank_rows,
-            "rows_read": o.rows_read,
-            "enriched": enriched,
-            "quarantined": quarantined,
-            "duplicates_collapsed": dups,
-            "reconciled": o.rows_read == enriched + quarantined + dups,
-        })
+        rows.append(
+            {
+                "source_file": o.source_file,
+                "status": o.status,
+                "reason": o.reason,
+                "records": o.records,
+                "blank_rows": o.blank_rows,
+                "rows_read": o.rows_read,
+                "enriched": enriched,
+                "quarantined": quarantined,
+                "duplicates_collapsed": dups,
+                "independent_records": o.independent_records,
+                "reconciled": o.rows_read == enriched + quarantined + dups
+                and (o.independent_records is None or o.independent_records == o.records),
+            }
+        )
     return rows

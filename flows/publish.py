@@ -27,6 +27,8 @@ from deltalake import DeltaTable
 SNAPSHOTS = "creator_snapshots"
 CREATORS = "creators"
 QUARANTINE = "quarantine"
+LEDGER = "ledger"
+CONTACTS = "contacts"
 LOCK_NAME = ".roster.lock"
 
 
@@ -59,7 +61,9 @@ def exclusive_lock(out: Path, run_id: str, wait_seconds: float = 0.0) -> Iterato
     try:
         fh.seek(0)
         fh.truncate()
-        fh.write(f"run {run_id} (pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ})")
+        fh.write(
+            f"run {run_id} (pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ})"
+        )
         fh.flush()
         yield
     finally:
@@ -105,7 +109,9 @@ def _write(
     if not table_exists(path):
         df.write_delta(str(path), mode="append", delta_write_options=opts)
     elif predicate is None:
-        df.write_delta(str(path), mode="overwrite", delta_write_options={**opts, "schema_mode": "overwrite"})
+        df.write_delta(
+            str(path), mode="overwrite", delta_write_options={**opts, "schema_mode": "overwrite"}
+        )
     else:
         if predicate:
             opts["predicate"] = predicate
@@ -139,7 +145,9 @@ def publish_snapshots(out: Path, enriched: pl.DataFrame, run_id: str) -> int | N
     return _write(path, data, predicate=predicate, partition_by=["snapshot_date"], run_id=run_id)
 
 
-def publish_quarantine(out: Path, quarantine: pl.DataFrame, files: list[str], run_id: str) -> int | None:
+def publish_quarantine(
+    out: Path, quarantine: pl.DataFrame, files: list[str], run_id: str
+) -> int | None:
     path = table_path(out, QUARANTINE)
     if not files:
         return DeltaTable(str(path)).version() if table_exists(path) else None
@@ -165,7 +173,11 @@ def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.LazyFr
     )
     # the previous snapshot: the latest among the rows that are not the latest
     prev = (
-        narrow.join(stats.select("creator_key", "snapshot_date"), on=["creator_key", "snapshot_date"], how="anti")
+        narrow.join(
+            stats.select("creator_key", "snapshot_date"),
+            on=["creator_key", "snapshot_date"],
+            how="anti",
+        )
         .group_by("creator_key")
         .agg(pl.all().sort_by("snapshot_date").last())
         .rename({"snapshot_date": "snapshot_date_prev", "followers": "followers_prev"})
@@ -188,7 +200,13 @@ def publish_creators(out: Path, run_id: str) -> int | None:
     if not table_exists(path):
         return None
     creators = creators_from_snapshots(pl.scan_delta(str(path))).collect()  # type: ignore[union-attr]
-    return _write(table_path(out, CREATORS), creators, predicate=None, partition_by=["platform"], run_id=run_id)
+    return _write(
+        table_path(out, CREATORS),
+        creators,
+        predicate=None,
+        partition_by=["platform"],
+        run_id=run_id,
+    )
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
@@ -206,3 +224,65 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def remove_stale_staging(out: Path) -> None:
+    """Staging folders of runs that died; only call while holding the lock."""
+    import shutil
+
+    staging = out / "_staging"
+    if staging.is_dir():
+        for child in staging.iterdir():
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def ledger_lookup(out: Path, processing_key: str) -> dict[str, str]:
+    """sha256 -> run id, for files already processed with this rate card and scheme."""
+    path = table_path(out, LEDGER)
+    if not table_exists(path):
+        return {}
+    ledger = pl.read_delta(str(path)).filter(
+        (pl.col("processing_key") == processing_key) & (pl.col("status") == "ok")
+    )
+    return dict(ledger.select("sha256", "run_id").unique("sha256", keep="last").iter_rows())
+
+
+def publish_ledger(out: Path, rows: list[dict], run_id: str) -> int | None:
+    """One row per processed file and processing key; a file processed again replaces its row."""
+    path = table_path(out, LEDGER)
+    if not rows:
+        return DeltaTable(str(path)).version() if table_exists(path) else None
+    df = pl.DataFrame(rows).with_columns(
+        processed_at=pl.lit(dt.datetime.now(dt.UTC))
+        .dt.replace_time_zone(None)
+        .cast(pl.Datetime("us"))
+    )
+    pairs = sorted({(r["sha256"], r["processing_key"]) for r in rows})
+    data = df
+    if table_exists(path):
+        existing = pl.read_delta(str(path))
+        keep = existing.join(
+            df.select("sha256", "processing_key").unique(),
+            on=["sha256", "processing_key"],
+            how="anti",
+        )
+        data = (
+            pl.concat([keep, df.select(existing.columns)], how="vertical_relaxed")
+            if keep.height
+            else df
+        )
+    del pairs
+    return _write(path, data, predicate=None, partition_by=None, run_id=run_id)
+
+
+def publish_contacts(out: Path, contacts: pl.DataFrame, run_id: str) -> int | None:
+    """Contact data, only with --keep-contacts, in its own table (not in the BI catalog)."""
+    path = table_path(out, CONTACTS)
+    if contacts.height == 0:
+        return DeltaTable(str(path)).version() if table_exists(path) else None
+    keys = contacts.get_column("creator_key").unique().sort()
+    data = contacts
+    if table_exists(path):
+        existing = pl.read_delta(str(path)).filter(~pl.col("creator_key").is_in(keys.implode()))
+        data = pl.concat([existing, contacts.select(existing.columns)], how="vertical_relaxed")
+    return _write(path, data, predicate=None, partition_by=None, run_id=run_id)

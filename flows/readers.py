@@ -50,6 +50,8 @@ class RawSheet:
     notes: list[str] = field(default_factory=list)
     # rows that could not even be split into cells (malformed NDJSON lines)
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
+    # records counted by a second, independent reader (see independent_record_count)
+    independent_records: int | None = None
 
 
 # --------------------------------------------------------------------------- encoding
@@ -173,8 +175,14 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         notes.append(f"delimiter {delimiter!r}")
 
     header_df = pl.read_csv(
-        source, has_header=False, infer_schema=False, separator=delimiter, skip_rows=skip,
-        n_rows=1, truncate_ragged_lines=True, empty_string_is_null=False,
+        source,
+        has_header=False,
+        infer_schema=False,
+        separator=delimiter,
+        skip_rows=skip,
+        n_rows=1,
+        truncate_ragged_lines=True,
+        empty_string_is_null=False,
     )
     headers = [("" if v is None else str(v)) for v in header_df.row(0)] if header_df.height else []
     if not headers or not any(h.strip() for h in headers):
@@ -194,11 +202,21 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         )
     except pl.exceptions.ComputeError as err:
         raise FileRejected("unreadable_csv", f"{label}: {err}".splitlines()[0]) from err
-    return _finish_delimited(cells, headers, label, first_row=skip + 2, notes=notes, encoding=encoding)
+    sheet = _finish_delimited(
+        cells, headers, label, first_row=skip + 2, notes=notes, encoding=encoding
+    )
+    sheet.independent_records = independent_record_count(source, delimiter, skip)
+    return sheet
 
 
 def _finish_delimited(
-    cells: pl.DataFrame, headers: list[str], label: str, *, first_row: int, notes: list[str], encoding: str
+    cells: pl.DataFrame,
+    headers: list[str],
+    label: str,
+    *,
+    first_row: int,
+    notes: list[str],
+    encoding: str,
 ) -> RawSheet:
     width = len(headers)
     extra = [c for c in cells.columns if int(c[1:]) >= width]
@@ -214,9 +232,12 @@ def _finish_delimited(
     ).drop(extra)
     data_cols = [f"c{i}" for i in range(width)]
     # no copy of the cells: a regex test instead of strip-and-compare
-    blank = pl.all_horizontal(
-        [pl.col(c).is_null() | pl.col(c).str.contains(r"^\s*$") for c in data_cols]
-    ) & pl.col("_extra_fields").is_null()
+    blank = (
+        pl.all_horizontal(
+            [pl.col(c).is_null() | pl.col(c).str.contains(r"^\s*$") for c in data_cols]
+        )
+        & pl.col("_extra_fields").is_null()
+    )
     records = cells.height
     blank_rows = int(cells.select(blank.sum()).item())
     if blank_rows:
@@ -242,7 +263,11 @@ def _finish_delimited(
 def read_excel_export(path: Path, label: str) -> list[RawSheet]:
     try:
         sheets = pl.read_excel(
-            path, sheet_id=0, engine="calamine", has_header=False, infer_schema_length=0,
+            path,
+            sheet_id=0,
+            engine="calamine",
+            has_header=False,
+            infer_schema_length=0,
             raise_if_empty=False,
         )
     except Exception as err:  # calamine raises its own error types
@@ -296,10 +321,14 @@ def _records_to_sheet(
         _extra_fields=pl.lit(None, dtype=pl.String),
     )
     data_cols = list(columns)
-    blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_cols])
+    blank = pl.all_horizontal(
+        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_cols]
+    )
     blank_rows = int(cells.select(blank.sum()).item())
     cells = cells.filter(~blank)
-    return RawSheet(label=label, headers=headers, cells=cells, records=total, blank_rows=blank_rows, notes=notes)
+    return RawSheet(
+        label=label, headers=headers, cells=cells, records=total, blank_rows=blank_rows, notes=notes
+    )
 
 
 def read_json_export(path: Path, label: str) -> RawSheet:
@@ -312,7 +341,9 @@ def read_json_export(path: Path, label: str) -> RawSheet:
         # maybe it is NDJSON with a .json name
         if text.lstrip().startswith("{") and "\n" in text.strip():
             return read_ndjson_export(path, label)
-        raise FileRejected("unreadable_json", f"{label}: line {err.lineno} column {err.colno}: {err.msg}") from err
+        raise FileRejected(
+            "unreadable_json", f"{label}: line {err.lineno} column {err.colno}: {err.msg}"
+        ) from err
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
         if len(lists) == 1:
@@ -330,8 +361,11 @@ def read_json_export(path: Path, label: str) -> RawSheet:
             malformed.append((i, "not_an_object", json.dumps(rec, ensure_ascii=False)[:200]))
     if not records:
         raise FileRejected("empty_file", f"{label}: the JSON array has no objects")
-    sheet = _records_to_sheet(records, label, [f"encoding {encoding}", "JSON array"], total=len(doc))
+    sheet = _records_to_sheet(
+        records, label, [f"encoding {encoding}", "JSON array"], total=len(doc)
+    )
     sheet.malformed = malformed
+    sheet.independent_records = len(doc)
     return sheet
 
 
@@ -357,6 +391,7 @@ def read_ndjson_export(path: Path, label: str) -> RawSheet:
         raise FileRejected("empty_file", f"{label}: no JSON objects found")
     sheet = _records_to_sheet(records, label, [f"encoding {encoding}", "NDJSON"], total=total)
     sheet.malformed = malformed
+    sheet.independent_records = sum(1 for line in text.splitlines() if line.strip())
     return sheet
 
 
@@ -375,3 +410,35 @@ def read_export(path: Path, label: str) -> list[RawSheet]:
         f"{label}: {suffix or 'no extension'} is not a supported export format "
         f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})",
     )
+
+
+CSV_MODULE_LIMIT = 64 << 20  # bytes: above this the count uses polars' record counter
+
+
+def independent_record_count(source: str | bytes, delimiter: str, skip: int) -> int:
+    """Data records after the header, counted by a reader other than the one that parsed
+    them: Python's csv module (small files) or polars' count-only scan (large files)."""
+    if isinstance(source, str) and Path(source).stat().st_size > CSV_MODULE_LIMIT:
+        return int(
+            pl.scan_csv(
+                source,
+                has_header=False,
+                separator=delimiter,
+                skip_rows=skip + 1,
+                infer_schema=False,
+                truncate_ragged_lines=True,
+                raise_if_empty=False,
+            )
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+    if isinstance(source, str):
+        text = Path(source).read_bytes().decode("utf-8")
+    else:
+        text = source.decode("utf-8")
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    n = sum(1 for _ in reader)
+    # polars (like Excel) does not yield a record for a final line without content
+    return max(n - skip - 1, 0)

@@ -1,0 +1,158 @@
+"""Faults: a run killed mid-publish, counts that do not add up, a full disk, the Prefect
+API going away. The previous output must stay readable and unchanged, and the next run
+must complete with no duplicates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from tests.conftest import SAMPLE_DATA
+
+TABLES = ("creator_snapshots", "creators", "quarantine")
+
+
+def _versions(out: Path) -> dict[str, int]:
+    return {t: DeltaTable(str(out / t)).version() for t in TABLES}
+
+
+def _contents(out: Path) -> dict[str, pl.DataFrame]:
+    frames = {}
+    for t in TABLES:
+        df = pl.read_delta(str(out / t)).drop("run_id")
+        frames[t] = df.sort(df.columns[:6], nulls_last=True)
+    return frames
+
+
+def _env() -> dict[str, str]:
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ)
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    return env
+
+
+def _start(args: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", *args], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env=env, **kw,
+    )
+
+
+def _wait_for(proc: subprocess.Popen[str], text: str, timeout: float = 120) -> str:
+    seen = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    proc.kill()
+    raise AssertionError(f"{text!r} never printed:\n{''.join(seen)[-3000:]}")
+
+
+def _changed_inputs(tmp_path: Path) -> Path:
+    """sample_data with one creator's followers changed, so a rerun has new content."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for f in SAMPLE_DATA.iterdir():
+        if f.suffix != ".py":
+            (folder / f.name).write_bytes(f.read_bytes())
+    csv = folder / "instagram_oct_2026.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"2.4M,2400000", b"2.5M,2500000"))
+    return folder
+
+
+@pytest.fixture
+def published(run_flow, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    run_flow([SAMPLE_DATA], out)
+    return out
+
+
+@pytest.mark.slow
+def test_sigkill_before_commit_leaves_previous_output_and_next_run_completes(
+    published: Path, tmp_path: Path
+) -> None:
+    out = published
+    before_versions, before = _versions(out), _contents(out)
+    inputs = _changed_inputs(tmp_path)
+    env = {**_env(), "ROSTER_FAULT_PAUSE": "before-commit:120"}
+    proc = _start(["enrich", str(inputs), "--out", str(out)], env)
+    _wait_for(proc, "fault point before-commit")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert _versions(out) == before_versions
+    after = _contents(out)
+    for t in TABLES:
+        assert after[t].equals(before[t]), t
+    assert any((out / "_staging").iterdir())  # the killed run's leftovers
+
+    res = subprocess.run([sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
+                         capture_output=True, text=True, env=_env(), timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert not (out / "_staging").exists() or not any((out / "_staging").iterdir())
+    snaps = pl.read_delta(str(out / "creator_snapshots"))
+    assert snaps.select("platform", "handle_norm", "snapshot_date").is_duplicated().sum() == 0
+    luna = snaps.filter(pl.col("handle_norm") == "luna.makes")
+    assert luna.get_column("followers").to_list() == [2_500_000]
+
+
+@pytest.mark.slow
+def test_sigkill_between_commits_then_rerun_is_consistent(published: Path, tmp_path: Path) -> None:
+    out = published
+    before_versions = _versions(out)
+    inputs = _changed_inputs(tmp_path)
+    env = {**_env(), "ROSTER_FAULT_PAUSE": "between-commits:120"}
+    proc = _start(["enrich", str(inputs), "--out", str(out)], env)
+    _wait_for(proc, "fault point between-commits")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    # every table is still readable; only the committed one moved
+    now = _versions(out)
+    assert now["creator_snapshots"] == before_versions["creator_snapshots"] + 1
+    assert now["creators"] == before_versions["creators"]
+    _contents(out)
+
+    res = subprocess.run([sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
+                         capture_output=True, text=True, env=_env(), timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    snaps = pl.read_delta(str(out / "creator_snapshots"))
+    creators = pl.read_delta(str(out / "creators"))
+    assert snaps.select("platform", "handle_norm", "snapshot_date").is_duplicated().sum() == 0
+    assert creators.height == snaps.get_column("creator_key").n_unique()
+    assert creators.filter(pl.col("handle_norm") == "luna.makes").item(0, "followers") == 2_500_000
+
+
+def test_counts_that_do_not_reconcile_block_publishing(
+    published: Path, run_flow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.enrich_roster as er
+
+    out = published
+    before_versions, before = _versions(out), _contents(out)
+    real = er.reconcile
+
+    def broken(*args: object, **kw: object) -> list[dict]:
+        rows = real(*args, **kw)  # type: ignore[arg-type]
+        rows[0] = {**rows[0], "enriched": rows[0]["enriched"] - 1, "reconciled": False}
+        return rows
+
+    monkeypatch.setattr(er, "reconcile", broken)
+    with pytest.raises(er.ReconciliationError, match="nothing was published"):
+        run_flow([_changed_inputs(tmp_path)], out)
+    assert _versions(out) == before_versions
+    after = _contents(out)
+    for t in TABLES:
+        assert after[t].equals(before[t]), t
