@@ -17,12 +17,36 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 # file-level reasons that mean the file could not be read at all
-UNREADABLE = {"empty_file", "no_header", "unreadable_csv", "unreadable_excel", "unreadable_json",
-              "unsupported_format"}
+UNREADABLE = {
+    "empty_file",
+    "no_header",
+    "unreadable_csv",
+    "unreadable_excel",
+    "unreadable_json",
+    "unsupported_format",
+}
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=False, width=120)
 err_console = Console(stderr=True)
+
+
+FULL_REFRESH_HELP = (
+    "reprocess every input; by default a file already processed (same SHA-256, same rate card"
+    " and options) is skipped"
+)
+KEEP_CONTACTS_HELP = (
+    "write emails/phones to OUT/contacts (a separate table; never to the BI tables)"
+)
+TASK_RUNNER_HELP = "thread (one machine) or dask (a dask.distributed cluster; unit: one file)"
+DASK_ADDRESS_HELP = (
+    "tcp://HOST:PORT of a dask scheduler, with --task-runner dask (default: a local cluster)"
+)
+
+
+def _check_runner(task_runner: str, dask_address: str | None) -> None:
+    if dask_address and task_runner != "dask":
+        raise ValueError("--dask-address needs --task-runner dask")
 
 
 @app.callback()
@@ -33,13 +57,29 @@ def _root() -> None:
 def print_summary(manifest: dict[str, Any]) -> None:
     files = Table(title=f"run {manifest['run_id']}: files", show_lines=False)
     for col in ("file", "status", "read", "enriched", "quarantined", "duplicates"):
-        files.add_column(col, justify="right" if col not in ("file", "status") else "left",
-                         overflow="fold")
+        files.add_column(
+            col, justify="right" if col not in ("file", "status") else "left", overflow="fold"
+        )
     for f in manifest["files"]:
         status = f["status"] if f["status"] == "ok" else f"quarantined: {f['reason']}"
-        files.add_row(f["source_file"], status, str(f["rows_read"]), str(f["enriched"]),
-                      str(f["quarantined"]), str(f["duplicates_collapsed"]))
-    console.print(files)
+        files.add_row(
+            f["source_file"],
+            status,
+            str(f["rows_read"]),
+            str(f["enriched"]),
+            str(f["quarantined"]),
+            str(f["duplicates_collapsed"]),
+        )
+    if manifest["files"]:
+        console.print(files)
+    skipped = manifest.get("skipped_files", [])
+    if skipped:
+        t = Table(title="skipped: already processed", show_lines=False)
+        t.add_column("file", overflow="fold")
+        t.add_column("processed by run")
+        for f in skipped:
+            t.add_row(f["source_file"], f["processed_by_run"])
+        console.print(t)
     tiers = manifest.get("rows_by_platform_tier", [])
     if tiers:
         order = ["nano", "micro", "mid", "macro", "mega"]
@@ -67,37 +107,85 @@ def print_summary(manifest: dict[str, Any]) -> None:
     for f in manifest["files"]:
         if f["status"] != "ok":
             console.print(f"{f['source_file']}: {f['detail']}", markup=False)
-    totals = {k: sum(f[k] for f in manifest["files"]) for k in ("rows_read", "enriched", "quarantined", "duplicates_collapsed")}
+    totals = {
+        k: sum(f[k] for f in manifest["files"])
+        for k in ("rows_read", "enriched", "quarantined", "duplicates_collapsed")
+    }
+    if manifest["files"]:
+        console.print(
+            f"{len(manifest['files'])} file(s): {totals['rows_read']} rows read"
+            f" = {totals['enriched']} enriched + {totals['quarantined']} quarantined"
+            f" + {totals['duplicates_collapsed']} duplicates collapsed"
+        )
+    else:
+        console.print("no new file: nothing was enriched")
+    if skipped:
+        console.print(
+            f"{len(skipped)} file(s) skipped: already processed (use --full-refresh to reprocess)"
+        )
     console.print(
-        f"{len(manifest['files'])} file(s): {totals['rows_read']} rows read = {totals['enriched']} enriched"
-        f" + {totals['quarantined']} quarantined + {totals['duplicates_collapsed']} duplicates collapsed"
+        f"output: {manifest['params']['out']}  (manifest: runs/{manifest['run_id']}/manifest.json)"
     )
-    console.print(f"output: {manifest['params']['out']}  (manifest: runs/{manifest['run_id']}/manifest.json)")
 
 
 @app.command()
 def enrich(
     inputs: Annotated[list[Path], typer.Argument(help="export files or folders")],
     out: Annotated[Path, typer.Option("--out", help="output folder")],
-    platform: Annotated[str | None, typer.Option(help="platform when neither a column nor the file name says")] = None,
-    snapshot_date: Annotated[str | None, typer.Option("--snapshot-date", help="YYYY-MM-DD, when neither a column nor the file name says")] = None,
-    mapping: Annotated[Path | None, typer.Option(help="TOML file: [columns] field = \"header\"")] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="platform when neither a column nor the file name says")
+    ] = None,
+    snapshot_date: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot-date", help="YYYY-MM-DD, when neither a column nor the file name says"
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help='TOML file: [columns] field = "header"')
+    ] = None,
     rate_card: Annotated[Path | None, typer.Option("--rate-card", help="rate card TOML")] = None,
-    tier_scheme: Annotated[str | None, typer.Option("--tier-scheme", help="four_tier (default) or five_tier")] = None,
-    wait_lock: Annotated[float, typer.Option("--wait-lock", help="seconds to wait for another run on --out")] = 0.0,
-    max_workers: Annotated[int, typer.Option("--max-workers", help="files processed in parallel")] = 2,
-    json_summary: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
+    tier_scheme: Annotated[
+        str | None, typer.Option("--tier-scheme", help="four_tier (default) or five_tier")
+    ] = None,
+    wait_lock: Annotated[
+        float, typer.Option("--wait-lock", help="seconds to wait for another run on --out")
+    ] = 0.0,
+    max_workers: Annotated[
+        int, typer.Option("--max-workers", help="files processed in parallel")
+    ] = 2,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help=FULL_REFRESH_HELP)] = False,
+    keep_contacts: Annotated[
+        bool, typer.Option("--keep-contacts", help=KEEP_CONTACTS_HELP)
+    ] = False,
+    task_runner: Annotated[str, typer.Option("--task-runner", help=TASK_RUNNER_HELP)] = "thread",
+    dask_address: Annotated[
+        str | None, typer.Option("--dask-address", help=DASK_ADDRESS_HELP)
+    ] = None,
+    json_summary: Annotated[
+        bool, typer.Option("--json", help="print the manifest as JSON")
+    ] = False,
 ) -> None:
     """Enrich creator exports into the roster tables under --out."""
     from flows.enrich_roster import EnrichParams, UsageError, run_enrich
     from flows.publish import OutputLocked
 
     try:
+        _check_runner(task_runner, dask_address)
         params = EnrichParams(
-            inputs=[str(p) for p in inputs], out=str(out), platform=platform.lower() if platform else None,
+            inputs=[str(p) for p in inputs],
+            out=str(out),
+            platform=platform.lower() if platform else None,
             snapshot_date=dt.date.fromisoformat(snapshot_date) if snapshot_date else None,
-            mapping=str(mapping) if mapping else None, rate_card=str(rate_card) if rate_card else None,
-            tier_scheme=tier_scheme, wait_lock=wait_lock, max_workers=max_workers,
+            mapping=str(mapping) if mapping else None,
+            rate_card=str(rate_card) if rate_card else None,
+            tier_scheme=tier_scheme,
+            wait_lock=wait_lock,
+            max_workers=max_workers,
+            full_refresh=full_refresh,
+            keep_contacts=keep_contacts,
+            task_runner=task_runner,
+            dask_address=dask_address,
         )
     except (ValidationError, ValueError) as err:
         err_console.print(f"[red]usage error:[/] {err}")
@@ -126,6 +214,80 @@ def enrich(
         raise typer.Exit(2)
     if any(f["status"] != "ok" for f in files):
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    landing: Annotated[Path, typer.Option("--landing", help="folder the exports land in")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")],
+    cron: Annotated[str, typer.Option(help="cron schedule of the runs")] = "0 2 * * *",
+    timezone: Annotated[
+        str, typer.Option(help="IANA time zone of the schedule, e.g. Europe/Madrid")
+    ] = "UTC",
+    name: Annotated[
+        str, typer.Option(help="deployment name; one per landing folder")
+    ] = "enrich-roster-nightly",
+    platform: Annotated[
+        str | None, typer.Option(help="platform when neither a column nor the file name says")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help='TOML file: [columns] field = "header"')
+    ] = None,
+    rate_card: Annotated[Path | None, typer.Option("--rate-card", help="rate card TOML")] = None,
+    tier_scheme: Annotated[
+        str | None, typer.Option("--tier-scheme", help="four_tier (default) or five_tier")
+    ] = None,
+    wait_lock: Annotated[
+        float,
+        typer.Option("--wait-lock", help="seconds a run waits for another run on --out"),
+    ] = 900.0,
+    max_workers: Annotated[
+        int, typer.Option("--max-workers", help="files processed in parallel (threads)")
+    ] = 2,
+    keep_contacts: Annotated[
+        bool, typer.Option("--keep-contacts", help=KEEP_CONTACTS_HELP)
+    ] = False,
+    task_runner: Annotated[str, typer.Option("--task-runner", help=TASK_RUNNER_HELP)] = "thread",
+    dask_address: Annotated[
+        str | None, typer.Option("--dask-address", help=DASK_ADDRESS_HELP)
+    ] = None,
+) -> None:
+    """Run the enrich-roster flow on a schedule (default 02:00 UTC), one run at a time.
+
+    Registers the deployment enrich-roster/NAME with the Prefect API
+    (PREFECT_API_URL) and runs its flow runs in this process until stopped (Ctrl-C), which
+    pauses the schedule. Every new export in --landing is enriched into --out; files already
+    processed are skipped. A run triggered while another is active waits for it.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    from flows import serve as nightly
+
+    options = {
+        "platform": platform.lower() if platform else None,
+        "mapping": str(mapping.resolve()) if mapping else None,
+        "rate_card": str(rate_card.resolve()) if rate_card else None,
+        "tier_scheme": tier_scheme,
+        "wait_lock": wait_lock,
+        "max_workers": max_workers,
+        "keep_contacts": keep_contacts,
+        "task_runner": task_runner,
+        "dask_address": dask_address,
+    }
+    try:
+        _check_runner(task_runner, dask_address)
+        # validate everything (parameters, cron, time zone) before registering anything
+        nightly.build_deployment(landing, out, cron, timezone, name, **options)
+    except (ValidationError, ValueError) as err:
+        err_console.print(f"[red]usage error:[/] {err}")
+        raise typer.Exit(2) from None
+    if not PREFECT_API_URL.value():
+        err_console.print(
+            "[yellow]PREFECT_API_URL is not set:[/] serving against a temporary local API;"
+            " runs stop with this process and are not visible in a Prefect UI."
+            " Start `prefect server start` and set PREFECT_API_URL for the nightly."
+        )
+    nightly.serve(landing, out, cron, timezone, name, **options)
 
 
 def main() -> None:  # pragma: no cover

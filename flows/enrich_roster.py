@@ -270,6 +270,8 @@ def publish_task(
             .sort("platform", "tier")
             .iter_rows()
         ]
+    if quarantine.height:  # for analysts fixing their exports in a spreadsheet
+        pub.write_csv_safe(out / "runs" / run_id / "quarantine.csv", quarantine)
     pub.write_json_atomic(out / "runs" / run_id / "manifest.json", manifest)
     publish_artifacts(manifest)
     return manifest
@@ -378,6 +380,7 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
         mapping_file=params.mapping,
         rate_card_file=params.rate_card,
         tier_scheme=params.tier_scheme,
+        keep_contacts=params.keep_contacts,
     )
     load_rate_card(Path(params.rate_card) if params.rate_card else None).scheme(params.tier_scheme)
     files = discover_inputs(params.inputs)

@@ -26,7 +26,7 @@ from flows.readers import FileRejected, RawSheet, read_export
 from schemas import EnrichedRoster, NormalisedCreator, soft_validate
 from transforms.country import country_lookup, country_share
 from transforms.dedupe import conflicts_to_quarantine, mark_duplicates
-from transforms.enrich import enrich
+from transforms.enrich import creator_key, enrich
 from transforms.filenames import date_from_name, platform_from_name
 from transforms.headers import NUMERIC_FIELDS, resolve_columns
 from transforms.normalise import (
@@ -59,6 +59,7 @@ class RunOptions:
     mapping_file: str | None = None
     rate_card_file: str | None = None
     tier_scheme: str | None = None
+    keep_contacts: bool = False
 
 
 @dataclass
@@ -412,10 +413,11 @@ def build_roster(
     out = staging / "enriched.parquet"
     result.valid.write_parquet(out, compression="lz4")
     # Contact data never goes further than here unless asked for (--keep-contacts).
+    contacts_path = None
     contacts = (
-        enriched_lf.filter(pl.col("email").is_not_null() | pl.col("phone").is_not_null())
+        kept.filter(pl.col("email").is_not_null() | pl.col("phone").is_not_null())
         .select(
-            "creator_key",
+            creator_key(pl.col("platform"), pl.col("handle_norm")).alias("creator_key"),
             "platform",
             "handle",
             "email",
@@ -423,12 +425,13 @@ def build_roster(
             "snapshot_date",
             "source_file",
             "source_row",
-            "run_id",
+            run_id=pl.lit(run_id),
         )
         .collect()
+        if options.keep_contacts
+        else None
     )
-    contacts_path = None
-    if contacts.height:
+    if contacts is not None and contacts.height:
         contacts_path = str(staging / "contacts.parquet")
         contacts.write_parquet(contacts_path)
     timings["build_total"] = time.perf_counter() - t0

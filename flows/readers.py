@@ -174,6 +174,26 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
     if delimiter != ",":
         notes.append(f"delimiter {delimiter!r}")
 
+    try:
+        headers, cells = _read_with_polars(source, delimiter, skip)
+    except pl.exceptions.PolarsError as err:
+        # Quotes in the middle of unquoted cells (=HYPERLINK("a","b")) and other damage that
+        # spreadsheets tolerate: read with Python's lenient csv module instead. Slower, but
+        # only broken files take this path, and nothing is dropped.
+        notes.append(f"lenient CSV reader used ({str(err).splitlines()[0][:120]})")
+        headers, cells = _read_with_csv_module(source, delimiter, skip)
+    if not headers or not any(h.strip() for h in headers):
+        raise FileRejected("no_header", f"{label}: the first row is empty, expected column headers")
+    sheet = _finish_delimited(
+        cells, headers, label, first_row=skip + 2, notes=notes, encoding=encoding
+    )
+    sheet.independent_records = independent_record_count(source, delimiter, skip)
+    return sheet
+
+
+def _read_with_polars(
+    source: str | bytes, delimiter: str, skip: int
+) -> tuple[list[str], pl.DataFrame]:
     header_df = pl.read_csv(
         source,
         has_header=False,
@@ -185,28 +205,42 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         empty_string_is_null=False,
     )
     headers = [("" if v is None else str(v)) for v in header_df.row(0)] if header_df.height else []
-    if not headers or not any(h.strip() for h in headers):
-        raise FileRejected("no_header", f"{label}: the first row is empty, expected column headers")
-    width = len(headers)
-    schema = {f"c{i}": pl.String for i in range(width + EXTRA_FIELDS)}
-    try:
-        cells = pl.read_csv(
-            source,
-            has_header=False,
-            schema=schema,
-            separator=delimiter,
-            skip_rows=skip + 1,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-            missing_columns="insert",
-        )
-    except pl.exceptions.ComputeError as err:
-        raise FileRejected("unreadable_csv", f"{label}: {err}".splitlines()[0]) from err
-    sheet = _finish_delimited(
-        cells, headers, label, first_row=skip + 2, notes=notes, encoding=encoding
+    schema = {f"c{i}": pl.String for i in range(max(len(headers), 1) + EXTRA_FIELDS)}
+    cells = pl.read_csv(
+        source,
+        has_header=False,
+        schema=schema,
+        separator=delimiter,
+        skip_rows=skip + 1,
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+        missing_columns="insert",
     )
-    sheet.independent_records = independent_record_count(source, delimiter, skip)
-    return sheet
+    return headers, cells
+
+
+def _read_with_csv_module(
+    source: str | bytes, delimiter: str, skip: int
+) -> tuple[list[str], pl.DataFrame]:
+    raw = Path(source).read_bytes() if isinstance(source, str) else source
+    text = raw.decode("utf-8").removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))[skip:]
+    if not rows:
+        return [], pl.DataFrame()
+    headers, data = rows[0], rows[1:]
+    width = len(headers) + EXTRA_FIELDS
+    columns = {
+        f"c{i}": pl.Series(
+            [(r[i] if i < len(r) and r[i] != "" else None) for r in data], dtype=pl.String
+        )
+        for i in range(width)
+    }
+    # cells past the last extra column are kept, joined into the last one
+    last = width - 1
+    columns[f"c{last}"] = pl.Series(
+        [("|".join(r[last:]) if len(r) > last else None) for r in data], dtype=pl.String
+    )
+    return headers, pl.DataFrame(columns)
 
 
 def _finish_delimited(
