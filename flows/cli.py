@@ -247,37 +247,34 @@ def serve(
     keep_contacts: Annotated[
         bool, typer.Option("--keep-contacts", help=KEEP_CONTACTS_HELP)
     ] = False,
-    task_runner: Annotated[str, typer.Option("--task-runner", help=TASK_RUNNER_HELP)] = "thread",
-    dask_address: Annotated[
-        str | None, typer.Option("--dask-address", help=DASK_ADDRESS_HELP)
-    ] = None,
 ) -> None:
     """Run the enrich-roster flow on a schedule (default 02:00 UTC), one run at a time.
 
-    Registers the deployment enrich-roster/NAME with the Prefect API
-    (PREFECT_API_URL) and runs its flow runs in this process until stopped (Ctrl-C), which
-    pauses the schedule. Every new export in --landing is enriched into --out; files already
-    processed are skipped. A run triggered while another is active waits for it.
+    Registers the deployment enrich-roster/NAME with the Prefect API (PREFECT_API_URL) and
+    runs its flow runs from this process until stopped (Ctrl-C pauses the schedule). Every
+    new export in --landing is enriched into --out; files already processed are skipped. A
+    run triggered while another is active waits for it. Runs use threads (--task-runner dask
+    is for `roster enrich`).
     """
     from prefect.settings import PREFECT_API_URL
 
     from flows import serve as nightly
 
-    options = {
-        "platform": platform.lower() if platform else None,
-        "mapping": str(mapping.resolve()) if mapping else None,
-        "rate_card": str(rate_card.resolve()) if rate_card else None,
-        "tier_scheme": tier_scheme,
-        "wait_lock": wait_lock,
-        "max_workers": max_workers,
-        "keep_contacts": keep_contacts,
-        "task_runner": task_runner,
-        "dask_address": dask_address,
-    }
     try:
-        _check_runner(task_runner, dask_address)
-        # validate everything (parameters, cron, time zone) before registering anything
-        nightly.build_deployment(landing, out, cron, timezone, name, **options)
+        deployment = nightly.build_deployment(
+            landing,
+            out,
+            cron,
+            timezone,
+            name,
+            platform=platform.lower() if platform else None,
+            mapping=str(mapping.resolve()) if mapping else None,
+            rate_card=str(rate_card.resolve()) if rate_card else None,
+            tier_scheme=tier_scheme,
+            wait_lock=wait_lock,
+            max_workers=max_workers,
+            keep_contacts=keep_contacts,
+        )
     except (ValidationError, ValueError) as err:
         err_console.print(f"[red]usage error:[/] {err}")
         raise typer.Exit(2) from None
@@ -287,7 +284,7 @@ def serve(
             " runs stop with this process and are not visible in a Prefect UI."
             " Start `prefect server start` and set PREFECT_API_URL for the nightly."
         )
-    nightly.serve(landing, out, cron, timezone, name, **options)
+    nightly.serve(deployment)
 
 
 def main() -> None:  # pragma: no cover

@@ -192,7 +192,7 @@ def publish_task(
                 for f in broken
             )
         )
-    enriched = pl.read_parquet(build.enriched_path) if build.enriched_path else None
+    enriched = Path(build.enriched_path) if build.enriched_path else None
     by_sha = {o.source_file: o for o in outcomes}
     versions: dict[str, int | None] = {}
     _fault_point("before-commit")
@@ -262,14 +262,14 @@ def publish_task(
         ),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
     }
-    if enriched is not None and enriched.height:
-        manifest["rows_by_platform_tier"] = [
-            {"platform": p, "tier": t, "rows": n}
-            for p, t, n in enriched.group_by("platform", "tier")
-            .len()
-            .sort("platform", "tier")
-            .iter_rows()
-        ]
+    if enriched is not None:
+        by_tier = (
+            pl.scan_parquet(enriched).group_by("platform", "tier").len().sort("platform", "tier").collect()
+        )
+        if by_tier.height:
+            manifest["rows_by_platform_tier"] = [
+                {"platform": p, "tier": t, "rows": n} for p, t, n in by_tier.iter_rows()
+            ]
     if quarantine.height:  # for analysts fixing their exports in a spreadsheet
         pub.write_csv_safe(out / "runs" / run_id / "quarantine.csv", quarantine)
     pub.write_json_atomic(out / "runs" / run_id / "manifest.json", manifest)

@@ -382,7 +382,7 @@ def build_roster(
     columns = list(EnrichedRoster.to_schema().columns)
     enriched = (
         enriched_lf.select(*columns, "_input_order")
-        .sort("_input_order")
+        .sort("snapshot_date", "platform", "creator_key")  # partition order for the writer
         .drop("_input_order")
         .collect()
     )

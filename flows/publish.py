@@ -91,9 +91,19 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def parquet_stream(path: str | Path, batch_rows: int = 262_144) -> object:
+    """A sorted staged parquet file as an Arrow stream: the Delta writer then holds one
+    batch at a time instead of the whole table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(str(path))
+    return pa.RecordBatchReader.from_batches(pf.schema_arrow, pf.iter_batches(batch_size=batch_rows))
+
+
 def _write(
     path: Path,
-    df: pl.DataFrame,
+    df: pl.DataFrame | Path,
     *,
     predicate: str | None,
     partition_by: list[str] | None,
@@ -106,6 +116,16 @@ def _write(
     from deltalake import CommitProperties
 
     opts["commit_properties"] = CommitProperties(custom_metadata=meta)
+    if isinstance(df, Path):  # a staged parquet file, streamed batch by batch
+        from deltalake import write_deltalake
+
+        mode = "overwrite" if table_exists(path) else "append"
+        if mode == "overwrite" and predicate:
+            opts["predicate"] = predicate
+        elif mode == "overwrite":
+            opts["schema_mode"] = "overwrite"
+        write_deltalake(str(path), parquet_stream(df), mode=mode, **opts)  # type: ignore[arg-type]
+        return DeltaTable(str(path)).version()
     if not table_exists(path):
         df.write_delta(str(path), mode="append", delta_write_options=opts)
     elif predicate is None:
@@ -119,19 +139,23 @@ def _write(
     return DeltaTable(str(path)).version()
 
 
-def publish_snapshots(out: Path, enriched: pl.DataFrame, run_id: str) -> int | None:
+def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> int | None:
     """Replace every (platform, snapshot_date) the run carries, in one commit.
 
-    The commit's predicate names whole ``snapshot_date`` partitions (a cheap, file-level
-    replace); rows of *other* platforms already published in those partitions are carried
-    over into the new files, so only the run's own (platform, snapshot_date) pairs change.
+    ``enriched`` is the staged parquet of the run, sorted by snapshot_date. The commit's
+    predicate names whole ``snapshot_date`` partitions (a cheap, file-level replace); rows
+    of *other* platforms already published in those partitions are carried over into the
+    new files, so only the run's own (platform, snapshot_date) pairs change.
     """
     path = table_path(out, SNAPSHOTS)
-    if enriched.height == 0:
+    staged = pl.scan_parquet(enriched) if isinstance(enriched, Path) else enriched.lazy()
+    keys = staged.select("platform", "snapshot_date").unique().collect()
+    if keys.height == 0:
         return DeltaTable(str(path)).version() if table_exists(path) else None
-    keys = enriched.select("platform", "snapshot_date").unique()
     dates = keys.get_column("snapshot_date").unique().sort()
-    data = enriched
+    data: Path | pl.DataFrame = (
+        enriched if isinstance(enriched, Path) else enriched.sort("snapshot_date", "platform", "creator_key")
+    )
     if table_exists(path):
         kept = (
             pl.scan_delta(str(path))
@@ -139,12 +163,13 @@ def publish_snapshots(out: Path, enriched: pl.DataFrame, run_id: str) -> int | N
             .join(keys.lazy(), on=["platform", "snapshot_date"], how="anti")
             .collect()
         )
-        if kept.height:
-            data = pl.concat([enriched, kept.select(enriched.columns)], how="vertical_relaxed")
+        if kept.height:  # rare: another platform published on the same dates
+            columns = staged.collect_schema().names()
+            data = pl.concat([staged.collect(), kept.select(columns)], how="vertical_relaxed")
+            data = data.sort("snapshot_date", "platform", "creator_key")
     predicate = "snapshot_date IN (" + ", ".join(f"'{d.isoformat()}'" for d in dates) + ")"
     # Sorted by the partition column, the Delta writer keeps one partition open at a time:
     # 10M rows over 710 dates write in 17 s instead of 58 s.
-    data = data.sort("snapshot_date", "platform", "creator_key")
     return _write(path, data, predicate=predicate, partition_by=["snapshot_date"], run_id=run_id)
 
 
@@ -202,18 +227,16 @@ def publish_creators(out: Path, run_id: str) -> int | None:
     path = table_path(out, SNAPSHOTS)
     if not table_exists(path):
         return None
-    creators = (
-        creators_from_snapshots(pl.scan_delta(str(path)))
-        .sort("platform", "creator_key")  # type: ignore[union-attr]
-        .collect()
-    )
-    return _write(
-        table_path(out, CREATORS),
-        creators,
-        predicate=None,
-        partition_by=["platform"],
-        run_id=run_id,
-    )
+    staged = out / "_staging" / f"creators-{run_id}.parquet"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        creators = creators_from_snapshots(pl.scan_delta(str(path)))
+        creators.sort("platform", "creator_key").sink_parquet(staged, compression="lz4")  # type: ignore[union-attr]
+        return _write(
+            table_path(out, CREATORS), staged, predicate=None, partition_by=["platform"], run_id=run_id
+        )
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:

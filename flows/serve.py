@@ -2,7 +2,8 @@
 
 ``build_deployment`` turns a landing folder and an output folder into a Prefect
 ``RunnerDeployment`` (schedule, concurrency limit, bound parameters) without contacting the
-API, so it can be inspected and tested; ``serve`` registers it and polls for runs (blocking).
+API, so it can be inspected and tested; ``serve`` registers that very deployment and runs
+its flow runs (blocking), like ``Flow.serve`` does.
 
 Parameters are checked three times, always before any file is read:
 
@@ -22,12 +23,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import Flow
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
-from flows.enrich_roster import EnrichParams, enrich_roster, task_runner_for
+from flows.enrich_roster import EnrichParams, enrich_roster
 
 DEPLOYMENT_NAME = "enrich-roster-nightly"
 DEFAULT_CRON = "0 2 * * *"
@@ -51,36 +51,7 @@ def nightly_params(landing: str | Path, out: str | Path, **options: Any) -> Enri
     )
 
 
-def _deployment_options(
-    landing: str | Path,
-    out: str | Path,
-    cron: str,
-    timezone: str,
-    name: str,
-    options: dict[str, Any],
-) -> tuple[Flow[..., Any], dict[str, Any]]:
-    params = nightly_params(landing, out, **options)
-    schedule = CronSchedule(cron=cron, timezone=timezone)  # ValidationError if either is bad
-    # the flow as served: its task runner is fixed here (thread pool of max_workers, or dask)
-    flow = enrich_roster.with_options(task_runner=task_runner_for(params))
-    kwargs: dict[str, Any] = {
-        "name": name,
-        "schedules": [schedule],
-        "parameters": {"params": params.model_dump(mode="json")},
-        "description": (
-            f"Enrich every new export in {params.inputs[0]} into {params.out} "
-            f"({cron}, {timezone}); one run at a time."
-        ),
-        "tags": TAGS,
-        "enforce_parameter_schema": True,
-        # imported by module name: works from any working directory of `roster serve`
-        "entrypoint_type": EntrypointType.MODULE_PATH,
-    }
-    return flow, kwargs
-
-
-def concurrency_limit() -> ConcurrencyLimitConfig:
-    return ConcurrencyLimitConfig(limit=1, collision_strategy=COLLISION_STRATEGY)
+THREADS_ENV = "PREFECT_TASK_RUNNER_THREAD_POOL_MAX_WORKERS"
 
 
 def build_deployment(
@@ -94,30 +65,50 @@ def build_deployment(
     """The nightly deployment of ``enrich-roster`` (not registered: nothing is contacted).
 
     ``options`` are further ``EnrichParams`` fields (platform, mapping, rate_card,
-    tier_scheme, wait_lock, max_workers, keep_contacts, task_runner, dask_address, ...).
-    ``name``: one deployment per landing folder (the concurrency limit is per deployment).
-    ``wait_lock`` defaults to 15 minutes: an unattended run waits for an ad-hoc
-    ``roster enrich`` that holds the output folder instead of failing at once.
+    tier_scheme, wait_lock, max_workers, keep_contacts, ...). ``wait_lock`` defaults to 15
+    minutes: an unattended run waits for an ad-hoc ``roster enrich`` that holds the output
+    folder instead of failing at once. ``name``: one deployment per landing folder (the
+    concurrency limit is per deployment).
+
+    Raises pydantic's ``ValidationError`` for a bad parameter, cron or time zone.
     """
     options.setdefault("wait_lock", DEFAULT_WAIT_LOCK)
-    flow, kwargs = _deployment_options(landing, out, cron, timezone, name, options)
-    return flow.to_deployment(concurrency_limit=concurrency_limit(), **kwargs)
+    if options.get("task_runner", "thread") != "thread" or options.get("dask_address"):
+        # a deployment run imports the flow from its entrypoint and runs it with the flow's
+        # own task runner (a thread pool); run_enrich's choice of runner does not apply
+        raise ValueError("deployment runs use the thread runner; --task-runner dask is ad hoc only")
+    params = nightly_params(landing, out, **options)
+    schedule = CronSchedule(cron=cron, timezone=timezone)
+    return enrich_roster.to_deployment(
+        name=name,
+        schedules=[schedule],
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=COLLISION_STRATEGY),
+        parameters={"params": params.model_dump(mode="json")},
+        description=(
+            f"Enrich every new export in {params.inputs[0]} into {params.out} "
+            f"({cron}, {timezone}); one run at a time."
+        ),
+        tags=TAGS,
+        enforce_parameter_schema=True,
+        # imported by module name, like a worker does: works from any working directory
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
 
 
-def serve(
-    landing: str | Path,
-    out: str | Path,
-    cron: str = DEFAULT_CRON,
-    timezone: str = DEFAULT_TIMEZONE,
-    name: str = DEPLOYMENT_NAME,
-    **options: Any,
-) -> None:  # pragma: no cover - blocks until interrupted; exercised by tests/test_serve.py
-    """Register the nightly deployment and run its flow runs in this process until stopped.
+def serve(deployment: RunnerDeployment) -> None:  # pragma: no cover - blocks
+    """Register the deployment and run its flow runs until stopped (exercised by
+    tests/test_serve.py in a subprocess).
 
-    The same deployment as ``build_deployment`` (same name, schedule, limit, parameters),
-    served with ``Flow.serve`` so that runs use the task runner chosen here. Stopping the
-    process pauses the schedule (no pile of late runs); starting it again resumes it.
+    Each run is a ``python -m prefect.engine`` subprocess that imports the flow from the
+    entrypoint, as a process worker would (the in-memory ``Flow.serve`` path pickles the
+    flow function by value, and its postponed ``params: EnrichParams`` annotation cannot be
+    resolved in the child). The thread pool is bounded by the bound ``max_workers``.
+    Stopping the process pauses the schedule (no pile of late runs); starting it resumes it.
     """
-    options.setdefault("wait_lock", DEFAULT_WAIT_LOCK)
-    flow, kwargs = _deployment_options(landing, out, cron, timezone, name, options)
-    flow.serve(global_limit=concurrency_limit(), **kwargs)
+    import os
+
+    from prefect import serve as prefect_serve
+
+    max_workers = deployment.parameters["params"].get("max_workers", 2)
+    os.environ[THREADS_ENV] = str(max_workers)  # inherited by every run's subprocess
+    prefect_serve(deployment, pause_on_shutdown=True)
