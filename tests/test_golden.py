@@ -85,3 +85,22 @@ def test_manifest_records_hashes_counts_and_versions(sample_run: tuple[dict, Pat
     for f in on_disk["files"]:
         assert f["sha256"] == hashlib.sha256(Path(f["path"]).read_bytes()).hexdigest()
         assert {"rows_read", "enriched", "quarantined", "duplicates_collapsed"} <= set(f)
+
+
+def test_readme_bi_queries_run_on_the_sample_output(sample_run: tuple[dict, Path]) -> None:
+    import duckdb
+
+    from flows.catalog import BI_EXAMPLE_QUERIES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    _, out = sample_run
+    con = duckdb.connect(str(out / "roster.duckdb"), read_only=True)
+    try:
+        for q in BI_EXAMPLE_QUERIES:
+            assert q.sql.strip() in readme, q.title
+            con.sql(q.sql).fetchall()
+        tiers = con.sql("SELECT tier, sum(creators) FROM tier_summary GROUP BY tier").fetchall()
+        assert {t for t, _ in tiers} == {"nano", "micro", "macro", "mega"}
+        assert sum(n for _, n in tiers) == con.sql("SELECT count(*) FROM creators").fetchall()[0][0]
+    finally:
+        con.close()
