@@ -125,9 +125,9 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     task_run_name="ingest {label}",
 )
 def ingest_task(
-    path: str, label: str, index: int, options: RunOptions, staging: str
+    path: str, label: str, index: int, options: RunOptions, staging: str, sha256: str | None = None
 ) -> list[FileOutcome]:
-    outcomes = ingest_file(Path(path), label, index, options, Path(staging))
+    outcomes = ingest_file(Path(path), label, index, options, Path(staging), sha256)
     logger = get_run_logger()
     for o in outcomes:
         if o.status == "ok":
@@ -418,7 +418,7 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
                 len(skipped),
             )
             futures = [
-                ingest_task.submit(str(path), label, i, options, str(staging))
+                ingest_task.submit(str(path), label, i, options, str(staging), hashes[str(path)])
                 for i, (path, label) in enumerate(todo)
             ]
             outcomes = [o for fut in futures for o in fut.result()]

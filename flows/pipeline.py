@@ -142,10 +142,11 @@ def ingest_file(
     file_index: int,
     options: RunOptions,
     staging: Path,
+    sha256: str | None = None,
 ) -> list[FileOutcome]:
     """Read, parse and validate one input file; stage results under ``staging``."""
     started = time.perf_counter()
-    digest = sha256_of(path)
+    digest = sha256 or sha256_of(path)
     base = FileOutcome(source_file=label, path=str(path), sha256=digest, file_index=file_index)
     try:
         sheets = read_export(path, label)
