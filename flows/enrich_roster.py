@@ -264,7 +264,11 @@ def publish_task(
     }
     if enriched is not None:
         by_tier = (
-            pl.scan_parquet(enriched).group_by("platform", "tier").len().sort("platform", "tier").collect()
+            pl.scan_parquet(enriched)
+            .group_by("platform", "tier")
+            .len()
+            .sort("platform", "tier")
+            .collect()
         )
         if by_tier.height:
             manifest["rows_by_platform_tier"] = [

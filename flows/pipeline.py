@@ -36,7 +36,7 @@ from transforms.normalise import (
     raw_text_long,
     split_parse_failures,
 )
-from transforms.numbers import plain_number_columns
+from transforms.numbers import plain_number_columns, rate_in_points
 
 QUARANTINE_COLUMNS = {
     "source_file": pl.String,
@@ -285,7 +285,13 @@ def _ingest_sheet(
         platform,
         snapshot,
         sheet.decimal_comma,
-        plain_number_columns=plain_number_columns(cells, numeric_cols),
+        # decimal-comma files always take the full parser ("1.234" is 1234 there)
+        plain_number_columns=frozenset()
+        if sheet.decimal_comma
+        else plain_number_columns(cells, numeric_cols),
+        rate_in_points=rate_in_points(
+            cells, mapping.columns.get("engagement_rate"), sheet.decimal_comma
+        ),
         date_format=date_format_of(cells, mapping.columns["snapshot_date"])
         if "snapshot_date" in mapping.columns
         else None,

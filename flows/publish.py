@@ -98,7 +98,9 @@ def parquet_stream(path: str | Path, batch_rows: int = 262_144) -> object:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(str(path))
-    return pa.RecordBatchReader.from_batches(pf.schema_arrow, pf.iter_batches(batch_size=batch_rows))
+    return pa.RecordBatchReader.from_batches(
+        pf.schema_arrow, pf.iter_batches(batch_size=batch_rows)
+    )
 
 
 def _write(
@@ -154,7 +156,9 @@ def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> 
         return DeltaTable(str(path)).version() if table_exists(path) else None
     dates = keys.get_column("snapshot_date").unique().sort()
     data: Path | pl.DataFrame = (
-        enriched if isinstance(enriched, Path) else enriched.sort("snapshot_date", "platform", "creator_key")
+        enriched
+        if isinstance(enriched, Path)
+        else enriched.sort("snapshot_date", "platform", "creator_key")
     )
     if table_exists(path):
         kept = (
@@ -233,7 +237,11 @@ def publish_creators(out: Path, run_id: str) -> int | None:
         creators = creators_from_snapshots(pl.scan_delta(str(path)))
         creators.sort("platform", "creator_key").sink_parquet(staged, compression="lz4")  # type: ignore[union-attr]
         return _write(
-            table_path(out, CREATORS), staged, predicate=None, partition_by=["platform"], run_id=run_id
+            table_path(out, CREATORS),
+            staged,
+            predicate=None,
+            partition_by=["platform"],
+            run_id=run_id,
         )
     finally:
         staged.unlink(missing_ok=True)

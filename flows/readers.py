@@ -22,6 +22,9 @@ from pathlib import Path
 
 import polars as pl
 
+# The csv module refuses cells over 128 KiB by default; exports can carry bigger ones.
+csv.field_size_limit(2**31 - 1)
+
 EXTRA_FIELDS = 8  # room to catch rows with more fields than the header
 SNIFF_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -107,20 +110,23 @@ def _looks_decimal_comma(sample: pl.DataFrame) -> bool:
 
 
 # --------------------------------------------------------------------------- CSV
+LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def _scan_utf8(path: Path) -> tuple[bool, bool]:
-    """(is valid UTF-8, contains NUL bytes), streaming 16 MiB at a time: a big export is
-    never held as one Python string."""
+    """(is valid UTF-8, needs byte fixes: NUL bytes or lone CR line ends), streaming
+    16 MiB at a time: a big export is never held as one Python string."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    has_nul = False
+    needs_fix = False
     try:
         with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(16 << 20), b""):
-                has_nul = has_nul or b"\x00" in chunk
+                needs_fix = needs_fix or b"\x00" in chunk or LONE_CR.search(chunk) is not None
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return False, has_nul
-    return True, has_nul
+        return False, needs_fix
+    return True, needs_fix
 
 
 def read_csv_export(path: Path, label: str) -> RawSheet:
@@ -132,9 +138,9 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
         len(head) >= 4 and max(head[1::2].count(0), head[0::2].count(0)) > len(head) // 4
     )
-    valid_utf8, has_nul = (False, False) if utf16 else _scan_utf8(path)
+    valid_utf8, needs_fix = (False, False) if utf16 else _scan_utf8(path)
     source: str | bytes
-    if valid_utf8 and not has_nul:
+    if valid_utf8 and not needs_fix:
         source = str(path)  # polars reads (and memory-maps) the file itself
         data = head
         encoding = "utf-8"
@@ -143,7 +149,7 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
             data = head[len(codecs.BOM_UTF8) :]
     else:
         data = path.read_bytes()
-        if has_nul and not utf16:
+        if not utf16 and b"\x00" in data:
             notes.append(f"{data.count(0)} NUL bytes removed")
             data = data.replace(b"\x00", b"")
         if data.startswith(codecs.BOM_UTF8):
@@ -157,6 +163,10 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
             text, encoding = _decode_text(data)
             notes.append(f"encoding {encoding} (converted to utf-8)")
             data = text.encode("utf-8")
+        if LONE_CR.search(data):
+            # old Mac exports end lines with CR alone; polars splits on LF only
+            notes.append("CR line ends read as line breaks")
+            data = LONE_CR.sub(b"\n", data)
         source = data
         if not data.strip():
             raise FileRejected("empty_file", f"{label} has no text: nothing to read")
@@ -224,7 +234,17 @@ def _read_with_csv_module(
 ) -> tuple[list[str], pl.DataFrame]:
     raw = Path(source).read_bytes() if isinstance(source, str) else source
     text = raw.decode("utf-8").removeprefix("\ufeff")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))[skip:]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            raise FileRejected(
+                "unreadable_csv",
+                'a quoted cell is never closed (an unmatched " swallows the rest of the file); '
+                "fix the quote in the export and deliver it again",
+            ) from err
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows = rows[skip:]
     if not rows:
         return [], pl.DataFrame()
     headers, data = rows[0], rows[1:]
@@ -267,9 +287,10 @@ def _finish_delimited(
     data_cols = [f"c{i}" for i in range(width)]
     # empty cells are already null; a row of only spaces is not blank (it is quarantined
     # as missing a handle, so nothing is lost either way)
-    blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols]) & pl.col(
-        "_extra_fields"
-    ).is_null()
+    blank = (
+        pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
+        & pl.col("_extra_fields").is_null()
+    )
     records = cells.height
     blank_rows = int(cells.select(blank.sum()).item())
     if blank_rows:
@@ -300,6 +321,7 @@ def read_excel_export(path: Path, label: str) -> list[RawSheet]:
             engine="calamine",
             has_header=False,
             infer_schema_length=0,
+            drop_empty_rows=False,
             raise_if_empty=False,
         )
     except Exception as err:  # calamine raises its own error types
@@ -423,7 +445,7 @@ def read_ndjson_export(path: Path, label: str) -> RawSheet:
         raise FileRejected("empty_file", f"{label}: no JSON objects found")
     sheet = _records_to_sheet(records, label, [f"encoding {encoding}", "NDJSON"], total=total)
     sheet.malformed = malformed
-    sheet.independent_records = sum(1 for line in text.splitlines() if line.strip())
+    sheet.independent_records = sum(1 for line in text.split("\n") if line.strip())
     return sheet
 
 

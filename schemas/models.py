@@ -10,6 +10,7 @@ import polars as pl
 TIERS = ("nano", "micro", "mid", "macro", "mega")
 PLATFORMS = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
 MAX_FOLLOWERS = 10_000_000_000  # more than people on earth: a unit or typing error
+MAX_PER_POST = 1_000_000_000_000  # views/likes per post beyond this are a unit or typing error
 
 
 def _f(description: str, *, unit: str | None = None, **kw: object) -> object:
@@ -33,17 +34,33 @@ class NormalisedCreator(pa.DataFrameModel):
     source_file: str = _f("input file (and sheet) the row came from")
     source_row: int = _f("1-based row in the source file, header = row 1", ge=1)
     platform: str = _f("social platform", isin=list(PLATFORMS))
-    snapshot_date: dt.date = _f("date the export describes (first of the month for monthly exports)")
+    snapshot_date: dt.date = _f(
+        "date the export describes (first of the month for monthly exports)"
+    )
     handle: str = _f("creator handle as written in the export", str_length={"min_value": 1})
-    handle_norm: str = _f("handle: NFC, trimmed, no leading @, lower case", str_length={"min_value": 1})
+    handle_norm: str = _f(
+        "handle: NFC, trimmed, no leading @, lower case", str_length={"min_value": 1}
+    )
     display_name: str = _f("display name", nullable=True)
     followers: int = _f("followers or subscribers", unit="people", ge=0, le=MAX_FOLLOWERS)
-    avg_views: float = _f("average views per post", unit="views", nullable=True, ge=0)
-    avg_likes: float = _f("average likes per post", unit="likes", nullable=True, ge=0)
-    avg_comments: float = _f("average comments per post", unit="comments", nullable=True, ge=0)
-    avg_shares: float = _f("average shares per post", unit="shares", nullable=True, ge=0)
+    avg_views: float = _f(
+        "average views per post", unit="views", nullable=True, ge=0, le=MAX_PER_POST
+    )
+    avg_likes: float = _f(
+        "average likes per post", unit="likes", nullable=True, ge=0, le=MAX_PER_POST
+    )
+    avg_comments: float = _f(
+        "average comments per post", unit="comments", nullable=True, ge=0, le=MAX_PER_POST
+    )
+    avg_shares: float = _f(
+        "average shares per post", unit="shares", nullable=True, ge=0, le=MAX_PER_POST
+    )
     avg_engagement: float = _f(
-        "average interactions per post, as one figure", unit="interactions", nullable=True, ge=0
+        "average interactions per post, as one figure",
+        unit="interactions",
+        nullable=True,
+        ge=0,
+        le=MAX_PER_POST,
     )
     engagement_rate_reported: float = _f(
         "engagement rate as reported by the export", unit="fraction", nullable=True, ge=0
@@ -64,7 +81,9 @@ class NormalisedCreator(pa.DataFrameModel):
 class EnrichedRoster(pa.DataFrameModel):
     """A published roster row: one per (platform, creator, snapshot_date)."""
 
-    creator_key: str = _f("sha256('platform:handle_norm'), first 16 hex digits; stable", str_length=16)
+    creator_key: str = _f(
+        "sha256('platform:handle_norm'), first 16 hex digits; stable", str_length=16
+    )
     platform: str = _f("social platform", isin=list(PLATFORMS))
     handle: str = _f("creator handle as written in the export")
     handle_norm: str = _f("handle: NFC, trimmed, no leading @, lower case")
@@ -74,7 +93,9 @@ class EnrichedRoster(pa.DataFrameModel):
     avg_likes: float = _f("average likes per post", unit="likes", nullable=True, ge=0)
     avg_comments: float = _f("average comments per post", unit="comments", nullable=True, ge=0)
     avg_shares: float = _f("average shares per post", unit="shares", nullable=True, ge=0)
-    avg_engagement: float = _f("average interactions per post", unit="interactions", nullable=True, ge=0)
+    avg_engagement: float = _f(
+        "average interactions per post", unit="interactions", nullable=True, ge=0
+    )
     engagement_rate: float = _f(
         "interactions per post / followers (see engagement_formula); can exceed 1 on "
         "TikTok, where views come from outside the follower base",
@@ -131,7 +152,9 @@ class QuarantineRow(pa.DataFrameModel):
     """A rejected row, or a whole rejected file (source_row null), with the reason."""
 
     source_file: str = _f("input file (and sheet)")
-    source_row: int = _f("1-based row in the file, header = row 1; null for a whole file", nullable=True)
+    source_row: int = _f(
+        "1-based row in the file, header = row 1; null for a whole file", nullable=True
+    )
     reason: str = _f("machine-readable reason code")
     column: str = _f("header of the offending column as written in the file", nullable=True)
     field: str = _f("canonical field the column maps to", nullable=True)

@@ -32,7 +32,7 @@ ROW_CASES = [
     ("abc,A,12.3Q,1,1,\n", "unparseable_number", "followers", "12.3Q"),
     ("abc,A,NaN,1,1,\n", "unparseable_number", "followers", "NaN"),
     ("abc,A,inf,1,1,\n", "unparseable_number", "followers", "inf"),
-    ("abc,A,1e30,1,1,\n", "unparseable_number", "followers", "1e30"),
+    ("abc,A,1e30,1,1,\n", "out_of_range", "followers", "1e30"),
     ("abc,A,-10,1,1,\n", "negative_value", "followers", "-10"),
     ("abc,A,20B,1,1,\n", "out_of_range", "followers", "20B"),
     ("abc,A,1000,-3,1,\n", "negative_value", "avg likes", "-3"),

@@ -58,9 +58,11 @@ def country_key(expr: pl.Expr) -> pl.Expr:
 
 def with_country_code(lf: pl.LazyFrame, raw_col: str, lookup: pl.DataFrame) -> pl.LazyFrame:
     """Add ``country`` (ISO alpha-2 or null) from the free-text column ``raw_col``."""
-    return lf.with_columns(_country_key=country_key(pl.col(raw_col))).join(
-        lookup.lazy(), on="_country_key", how="left", maintain_order="left"
-    ).drop("_country_key")
+    return (
+        lf.with_columns(_country_key=country_key(pl.col(raw_col)))
+        .join(lookup.lazy(), on="_country_key", how="left", maintain_order="left")
+        .drop("_country_key")
+    )
 
 
 def country_share(values: pl.Series, lookup: pl.DataFrame) -> float:

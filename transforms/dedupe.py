@@ -43,7 +43,14 @@ def mark_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
     order = pl.col("_input_order")
     multi = (
         lf.filter(pl.col("_repeated"))
-        .with_columns(_value_hash=pl.struct(list(VALUE_COLUMNS)).hash(seed=0))
+        .with_columns(
+            _value_hash=pl.struct(
+                [
+                    pl.col(c).str.normalize("NFC") if c == "display_name" else pl.col(c)
+                    for c in VALUE_COLUMNS
+                ]
+            ).hash(seed=0)
+        )
         .with_columns(
             _is_first=order == order.min().over(key),
             _kept_hash=pl.col("_value_hash").sort_by(order).first().over(key),

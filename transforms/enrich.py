@@ -103,9 +103,9 @@ def reach_and_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
             est_reach=reach("mid", 1.0),
             est_reach_low=reach("low", rm.observed_views_low_factor),
             est_reach_high=reach("high", rm.observed_views_high_factor),
-            est_reach_method=pl.when(observed).then(pl.lit("observed_views")).otherwise(
-                pl.lit("rate_card")
-            ),
+            est_reach_method=pl.when(observed)
+            .then(pl.lit("observed_views"))
+            .otherwise(pl.lit("rate_card")),
         )
         .with_columns(
             # keep low <= mid <= high whatever the band factors are

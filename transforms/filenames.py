@@ -41,27 +41,29 @@ def platform_from_name(name: str, platform_lookup: dict[str, str]) -> str | None
 def date_from_name(name: str) -> dt.date | None:
     """``tiktok_dec_2022.csv`` -> 2022-12-01; ``export-2024-03-15.csv`` -> 2024-03-15."""
     stem = name.rsplit("/", 1)[-1].lower()
-    patterns = [
-        (r"(?<!\d)(\d{4})[-_.](\d{1,2})[-_.](\d{1,2})(?!\d)", (1, 2, 3)),
-        (r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)", (1, 2, 3)),
-        (r"(?<!\d)(\d{4})[-_.](\d{1,2})(?![\d])", (1, 2, None)),
-    ]
-    for pattern, (y, m, d) in patterns:
-        match = re.search(pattern, stem)
-        if match:
+
+    def numeric(pattern: str, has_day: bool) -> dt.date | None:
+        for match in re.finditer(pattern, stem):
             try:
-                return dt.date(
-                    int(match.group(y)), int(match.group(m)), int(match.group(d)) if d else 1
-                )
+                day = int(match.group(3)) if has_day else 1
+                return dt.date(int(match.group(1)), int(match.group(2)), day)
             except ValueError:
                 continue
+        return None
+
+    # a full date first, then a month name next to a year, then compact and year-month forms
+    found = numeric(r"(?<!\d)(\d{4})[-_.](\d{1,2})[-_.](\d{1,2})(?!\d)", True)
+    if found:
+        return found
     tokens = _tokens(name)
     for i, tok in enumerate(tokens):
         if tok in MONTHS:
-            for near in (tokens[i + 1 : i + 2] + tokens[max(i - 1, 0) : i]):
+            for near in tokens[i + 1 : i + 2] + tokens[max(i - 1, 0) : i]:
                 if re.fullmatch(r"(19|20)\d{2}", near):
                     return dt.date(int(near), MONTHS[tok], 1)
         mixed = re.fullmatch(r"([a-z]+)(\d{4})", tok)
         if mixed and mixed.group(1) in MONTHS:
             return dt.date(int(mixed.group(2)), MONTHS[mixed.group(1)], 1)
-    return None
+    return numeric(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)", True) or numeric(
+        r"(?<!\d)(\d{4})[-_.](\d{1,2})(?!\d)", False
+    )

@@ -51,6 +51,7 @@ class FileContext:
     snapshot_date: dt.date | None  # from the file name or --snapshot-date
     decimal_comma: bool = False
     plain_number_columns: frozenset[str] = frozenset()  # see numbers.plain_number_columns
+    rate_in_points: bool = False  # bare engagement rates are percentage points (3.4 = 3.4%)
     date_format: str | None = None  # see date_format_of
 
 
@@ -58,6 +59,7 @@ def normalise_handle(expr: pl.Expr) -> pl.Expr:
     """The identity of a handle: NFC, no surrounding spaces, no leading '@', lower case."""
     return (
         expr.str.normalize("NFC")
+        .str.replace_all(r"\p{Cf}", "")  # zero-width and other invisible format characters
         .str.strip_chars()
         .str.strip_chars_start("@")
         .str.strip_chars()
@@ -111,17 +113,25 @@ def normalise(
             pl.col(col), decimal_comma=ctx.decimal_comma, plain=col in ctx.plain_number_columns
         )
         value = parsed.value
+        too_big = pl.lit(False)
         if field in RATE_FIELDS:
-            # "3.4%" and a bare 3.4 are percentage points; 0.034 is already a fraction
-            value = pl.when(parsed.is_percent | (value > 1)).then(value / 100).otherwise(value)
-        if field in COUNT_FIELDS:
-            too_big = value.abs() >= 9.0e18
-            value = pl.when(too_big).then(None).otherwise(value).round(0).cast(pl.Int64)
-            bad = parsed.is_invalid | too_big.fill_null(False)
-        else:
+            # "3.4%" is always points; bare values follow the column (rate_in_points)
+            points = parsed.is_percent | pl.lit(ctx.rate_in_points)
+            value = pl.when(points).then(value / 100).otherwise(value)
             bad = parsed.is_invalid
+        else:  # a count or an average: a percent sign means the wrong column
+            bad = parsed.is_invalid | parsed.is_percent
+        if field in COUNT_FIELDS:
+            too_big = (value.abs() >= 9.0e18).fill_null(False)
+            value = pl.when(too_big | bad).then(None).otherwise(value).round(0).cast(pl.Int64)
+        else:
+            value = pl.when(bad).then(None).otherwise(value)
         exprs.append(value.cast(NORMALISED_COLUMNS[out]).alias(out))
-        flags += [bad.alias(f"_bad_{field}"), pl.col(col).alias(f"_raw_{field}")]
+        flags += [
+            (bad | too_big).alias(f"_bad_{field}"),
+            too_big.alias(f"_oor_{field}"),
+            pl.col(col).alias(f"_raw_{field}"),
+        ]
 
     # platform: a column wins over the file name / CLI default
     default_platform = pl.lit(ctx.platform, dtype=pl.String)
@@ -130,7 +140,9 @@ def normalise(
         known = text.str.to_lowercase().replace_strict(
             platform_lookup, default=None, return_dtype=pl.String
         )
-        exprs.append(pl.coalesce(known, pl.when(text.is_null()).then(default_platform)).alias("platform"))
+        exprs.append(
+            pl.coalesce(known, pl.when(text.is_null()).then(default_platform)).alias("platform")
+        )
         flags += [
             (text.is_not_null() & known.is_null()).alias("_bad_platform"),
             pl.col(cols["platform"]).alias("_raw_platform"),
@@ -142,7 +154,11 @@ def normalise(
     if "snapshot_date" in cols:
         text = _text(cols["snapshot_date"])
         parsed_date = _parse_date(text, ctx.date_format)
-        exprs.append(pl.coalesce(parsed_date, pl.when(text.is_null()).then(default_date)).alias("snapshot_date"))
+        exprs.append(
+            pl.coalesce(parsed_date, pl.when(text.is_null()).then(default_date)).alias(
+                "snapshot_date"
+            )
+        )
         flags += [
             (text.is_not_null() & parsed_date.is_null()).alias("_bad_snapshot_date"),
             pl.col(cols["snapshot_date"]).alias("_raw_snapshot_date"),
@@ -172,7 +188,8 @@ def split_parse_failures(
     lf: pl.LazyFrame, mapping: ColumnMapping
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(rows whose every cell parsed, one quarantine row per cell that did not)."""
-    present = [f for f in PARSED_FIELDS if f"_bad_{f}" in lf.collect_schema().names()]
+    names = lf.collect_schema().names()
+    present = [f for f in PARSED_FIELDS if f"_bad_{f}" in names]
     if not present:
         return lf, _empty_failures().lazy()
     any_bad = pl.any_horizontal([pl.col(f"_bad_{f}") for f in present])
@@ -185,7 +202,13 @@ def split_parse_failures(
             lf.filter(pl.col(f"_bad_{f}")).select(
                 "source_file",
                 "source_row",
-                reason=pl.lit(reasons.get(f, "unparseable_number")),
+                reason=(
+                    pl.when(pl.col(f"_oor_{f}"))
+                    .then(pl.lit("out_of_range"))
+                    .otherwise(pl.lit(reasons.get(f, "unparseable_number")))
+                    if f"_oor_{f}" in names
+                    else pl.lit(reasons.get(f, "unparseable_number"))
+                ),
                 column=pl.lit(mapping.header_of(f)),
                 field=pl.lit(f),
                 raw_value=pl.col(f"_raw_{f}"),
@@ -193,7 +216,7 @@ def split_parse_failures(
             for f in present
         ]
     )
-    flags = [c for c in lf.collect_schema().names() if c.startswith("_bad_")]
+    flags = [c for c in names if c.startswith(("_bad_", "_oor_"))]
     good = lf.filter(~any_bad).drop(flags)  # _raw_* stay: validation failures quote them
     return good, failures
 
@@ -202,7 +225,9 @@ def raw_text_long(good: pl.DataFrame) -> pl.DataFrame:
     """(source_row, field, raw_text) for the ``_raw_*`` columns, named like the model's fields."""
     raw_cols = [c for c in good.columns if c.startswith("_raw_")]
     if not raw_cols:
-        return pl.DataFrame(schema={"source_row": pl.Int64, "field": pl.String, "raw_text": pl.String})
+        return pl.DataFrame(
+            schema={"source_row": pl.Int64, "field": pl.String, "raw_text": pl.String}
+        )
     renamed = {
         c: ("engagement_rate_reported" if c == "_raw_engagement_rate" else c.removeprefix("_raw_"))
         for c in raw_cols

@@ -87,7 +87,9 @@ def plain_number_columns(df: pl.DataFrame, columns: list[str]) -> frozenset[str]
     return frozenset(c for c, has_other in checks.items() if not has_other)
 
 
-def parse_number(text: pl.Expr, *, decimal_comma: bool = False, plain: bool = False) -> ParsedNumber:
+def parse_number(
+    text: pl.Expr, *, decimal_comma: bool = False, plain: bool = False
+) -> ParsedNumber:
     if plain:  # known to hold only plain finite numbers (see plain_number_columns)
         return ParsedNumber(text.cast(pl.Float64), pl.lit(False), pl.lit(False))
     placeholder = is_placeholder(text)
@@ -100,10 +102,23 @@ def parse_number(text: pl.Expr, *, decimal_comma: bool = False, plain: bool = Fa
         cleaned = low.str.replace_all(r"[\s,_'$€£]", "")
     parts = cleaned.str.extract_groups(_NUMBER_RE)
     mantissa = parts.struct.field("1").cast(pl.Float64, strict=False)
-    multiplier = parts.struct.field("2").replace_strict(_SUFFIX, default=None, return_dtype=pl.Float64)
+    multiplier = parts.struct.field("2").replace_strict(
+        _SUFFIX, default=None, return_dtype=pl.Float64
+    )
     raw_value = mantissa * multiplier
     finite = raw_value.is_finite().fill_null(False)
     value = pl.when(placeholder | ~finite).then(None).otherwise(raw_value)
     is_percent = parts.struct.field("3") == "%"
     is_invalid = (~placeholder) & ~finite
     return ParsedNumber(value=value, is_percent=is_percent.fill_null(False), is_invalid=is_invalid)
+
+
+def rate_in_points(df: pl.DataFrame, column: str | None, decimal_comma: bool = False) -> bool:
+    """Whether the bare numbers of a rate column are percentage points (3.4 = 3.4%), decided
+    for the whole column: any bare value above 1 means points (0.8 is then 0.8%). Values
+    written with % are points either way; Excel's percent cells arrive as fractions."""
+    if column is None:
+        return False
+    p = parse_number(pl.col(column), decimal_comma=decimal_comma)
+    biggest = df.select(p.value.filter(~p.is_percent).max()).item()
+    return biggest is not None and biggest > 1
