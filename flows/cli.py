@@ -49,6 +49,46 @@ def _check_runner(task_runner: str, dask_address: str | None) -> None:
         raise ValueError("--dask-address needs --task-runner dask")
 
 
+def explain_failure(err: BaseException) -> str:
+    """One line a user can act on, from the exception chain of a failed run."""
+    import errno
+
+    chain: list[BaseException] = []
+    cur: BaseException | None = err
+    while cur is not None and len(chain) < 10:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    text = " | ".join(str(e) for e in chain)
+    if any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EFBIG) for e in chain) or any(
+        s in text for s in ("No space left", "File too large", "os error 28", "os error 27")
+    ):
+        return f"the disk is full or a file-size limit was hit while writing ({type(err).__name__}: {str(err).splitlines()[0][:300]})"
+    api_words = ("Failed to reach API", "ConnectError", "Connection refused", "RemoteProtocolError",
+                 "ReadError", "Server disconnected", "PrefectHTTPStatusError")
+    if any(w in text or w in type(e).__name__ for e in chain for w in api_words):
+        import os
+
+        url = os.environ.get("PREFECT_API_URL", "the embedded Prefect server")
+        return (f"the Prefect API at {url} is unreachable ({type(err).__name__}: "
+                f"{str(err).splitlines()[0][:200]}); start it again, or unset PREFECT_API_URL to "
+                "use the embedded one")
+    return f"{type(err).__name__}: {str(err).splitlines()[0][:500] if str(err) else ''}"
+
+
+def prefect_api_problem() -> str | None:
+    """After a run against an external Prefect API: is it still answering?"""
+    import os
+
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return None  # the embedded server lives and dies with this process
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    return None if error is None else f"the Prefect API at {url} became unreachable during the run ({error})"
+
+
 @app.callback()
 def _root() -> None:
     """roster enrichment: messy creator exports in, one enriched creator roster out."""
@@ -162,6 +202,14 @@ def enrich(
     dask_address: Annotated[
         str | None, typer.Option("--dask-address", help=DASK_ADDRESS_HELP)
     ] = None,
+    max_file_mb: Annotated[
+        int,
+        typer.Option(
+            "--max-file-mb",
+            help="largest input file accepted, MiB; bigger files are quarantined whole "
+            "(peak memory is about 8x the largest file)",
+        ),
+    ] = 2048,
     json_summary: Annotated[
         bool, typer.Option("--json", help="print the manifest as JSON")
     ] = False,
@@ -186,6 +234,7 @@ def enrich(
             keep_contacts=keep_contacts,
             task_runner=task_runner,
             dask_address=dask_address,
+            max_file_mb=max_file_mb,
         )
     except (ValidationError, ValueError) as err:
         err_console.print(f"[red]usage error:[/] {err}")
@@ -199,7 +248,19 @@ def enrich(
     except OutputLocked as err:
         err_console.print(f"[red]output locked:[/] {err}")
         raise typer.Exit(3) from None
+    except Exception as err:  # the run failed: say why in one line, exit 4
+        err_console.print(f"[red]run failed:[/] {explain_failure(err)}", markup=True)
+        err_console.print(
+            "Tables under --out are unchanged or at a complete earlier version (every table "
+            "commit is atomic); run again once the cause is fixed.",
+            markup=False,
+        )
+        raise typer.Exit(4) from None
+    if manifest.get("nothing_to_do"):
+        err_console.print(f"usage error: no export files found in {', '.join(params.inputs)}", markup=False)
+        raise typer.Exit(2)
     wall = time.perf_counter() - before_flow
+    api_problem = prefect_api_problem()
     flow_total = manifest["timings_seconds"].get("flow_total", wall)
     timings = dict(manifest["timings_seconds"])
     timings["prefect_startup"] = round(max(wall - flow_total, 0.0), 3)
@@ -209,6 +270,14 @@ def enrich(
     else:
         print_summary(manifest)
     print("timing: " + json.dumps(timings), file=sys.stderr)
+    if api_problem:
+        err_console.print(
+            f"run failed: {api_problem}. The tables and runs/{manifest['run_id']}/manifest.json "
+            "were published and are complete, but the run's record in Prefect (state, logs, "
+            "artifacts) is not.",
+            markup=False,
+        )
+        raise typer.Exit(4)
     files = manifest["files"]
     if files and all(f["status"] != "ok" and f["reason"] in UNREADABLE for f in files):
         raise typer.Exit(2)

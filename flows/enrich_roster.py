@@ -1,7 +1,5 @@
 """The ``enrich-roster`` Prefect flow: a task per input file, then enrich, then publish."""
 
-from __future__ import annotations
-
 import datetime as dt
 import os
 import shutil
@@ -54,6 +52,9 @@ class EnrichParams(BaseModel):
     )
     keep_contacts: bool = Field(
         False, description="write emails/phones to a separate `contacts` table (never to BI tables)"
+    )
+    max_file_mb: int = Field(
+        2048, ge=1, description="largest input file accepted, MiB (memory bound, see RELIABILITY.md)"
     )
     task_runner: Literal["thread", "dask"] = Field(
         "thread", description="thread: one machine; dask: a dask.distributed cluster"
@@ -370,7 +371,13 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
-@flow(name="enrich-roster", log_prints=False, validate_parameters=True)
+@flow(
+    name="enrich-roster",
+    log_prints=False,
+    validate_parameters=True,
+    # deployments run the flow as declared: a bounded pool, files in parallel
+    task_runner=ThreadPoolTaskRunner(max_workers=2),
+)
 def enrich_roster(params: EnrichParams) -> dict[str, Any]:
     """Ingest every export under ``params.inputs`` and publish the enriched roster."""
     flow_started = time.perf_counter()
@@ -385,11 +392,18 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
         rate_card_file=params.rate_card,
         tier_scheme=params.tier_scheme,
         keep_contacts=params.keep_contacts,
+        max_file_bytes=params.max_file_mb << 20,
     )
     load_rate_card(Path(params.rate_card) if params.rate_card else None).scheme(params.tier_scheme)
     files = discover_inputs(params.inputs)
     if not files:
-        raise UsageError(f"no export files found in {', '.join(params.inputs)}")
+        # a nightly run on an empty landing folder has nothing to do: that is not a failure
+        logger.warning("no export files found in %s", ", ".join(params.inputs))
+        return {
+            "run_id": run_id, "files": [], "skipped_files": [], "nothing_to_do": True,
+            "params": params.model_dump(mode="json"),
+            "timings_seconds": {"flow_total": round(time.perf_counter() - flow_started, 3)},
+        }
     timings: dict[str, float] = {}
     with pub.exclusive_lock(out, run_id, params.wait_lock):
         pub.remove_stale_staging(out)  # left by a killed run; we hold the lock
@@ -454,7 +468,7 @@ def task_runner_for(params: EnrichParams) -> Any:
                 "n_workers": 2,
                 "threads_per_worker": 1,
                 "processes": True,
-                "dashboard_address": None,
+                "dashboard_address": ":0",
             }
         )
     return ThreadPoolTaskRunner(max_workers=params.max_workers)

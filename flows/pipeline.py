@@ -60,6 +60,7 @@ class RunOptions:
     rate_card_file: str | None = None
     tier_scheme: str | None = None
     keep_contacts: bool = False
+    max_file_bytes: int = 2 << 30  # see docs/RELIABILITY.md: memory bound
 
 
 @dataclass
@@ -149,6 +150,14 @@ def ingest_file(
     digest = sha256 or sha256_of(path)
     base = FileOutcome(source_file=label, path=str(path), sha256=digest, file_index=file_index)
     try:
+        size = path.stat().st_size
+        if size > options.max_file_bytes:
+            raise FileRejected(
+                "file_too_large",
+                f"{label} is {size / 2**20:,.0f} MiB, over the {options.max_file_bytes / 2**20:,.0f} MiB "
+                "limit that keeps a run inside this machine's memory (peak is about 8x the file "
+                "size); split the export, or raise the limit with --max-file-mb on a bigger machine",
+            )
         sheets = read_export(path, label)
     except FileRejected as rej:
         q = file_rejection(base, rej.reason, rej.detail)

@@ -3,7 +3,7 @@
 ``build_deployment`` turns a landing folder and an output folder into a Prefect
 ``RunnerDeployment`` (schedule, concurrency limit, bound parameters) without contacting the
 API, so it can be inspected and tested; ``serve`` registers that very deployment and runs
-its flow runs (blocking), like ``Flow.serve`` does.
+its flow runs (blocking) with ``prefect.serve``.
 
 Parameters are checked three times, always before any file is read:
 
@@ -39,6 +39,8 @@ DEFAULT_WAIT_LOCK = 900.0
 # operator's custom run (e.g. full_refresh) - nothing asked for is silently lost.
 COLLISION_STRATEGY = ConcurrencyLimitStrategy.ENQUEUE
 TAGS = ["roster", "nightly"]
+# the size of the flow's default thread pool in a deployment run (see ``serve``)
+THREADS_ENV = "PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS"
 
 
 def nightly_params(landing: str | Path, out: str | Path, **options: Any) -> EnrichParams:
@@ -49,9 +51,6 @@ def nightly_params(landing: str | Path, out: str | Path, **options: Any) -> Enri
     return EnrichParams(
         inputs=[str(Path(landing).resolve())], out=str(Path(out).resolve()), **options
     )
-
-
-THREADS_ENV = "PREFECT_TASK_RUNNER_THREAD_POOL_MAX_WORKERS"
 
 
 def build_deployment(
@@ -70,7 +69,8 @@ def build_deployment(
     folder instead of failing at once. ``name``: one deployment per landing folder (the
     concurrency limit is per deployment).
 
-    Raises pydantic's ``ValidationError`` for a bad parameter, cron or time zone.
+    Raises pydantic's ``ValidationError`` for a bad parameter, cron or time zone, and
+    ``ValueError`` for ``task_runner="dask"`` (see below).
     """
     options.setdefault("wait_lock", DEFAULT_WAIT_LOCK)
     if options.get("task_runner", "thread") != "thread" or options.get("dask_address"):

@@ -42,8 +42,12 @@ def _env() -> dict[str, str]:
 
 def _start(args: list[str], env: dict[str, str], **kw: object) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", *args], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env=env, **kw,
+        [sys.executable, "-m", "flows.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        **kw,
     )
 
 
@@ -99,8 +103,13 @@ def test_sigkill_before_commit_leaves_previous_output_and_next_run_completes(
         assert after[t].equals(before[t]), t
     assert any((out / "_staging").iterdir())  # the killed run's leftovers
 
-    res = subprocess.run([sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
-                         capture_output=True, text=True, env=_env(), timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert not (out / "_staging").exists() or not any((out / "_staging").iterdir())
     snaps = pl.read_delta(str(out / "creator_snapshots"))
@@ -125,8 +134,13 @@ def test_sigkill_between_commits_then_rerun_is_consistent(published: Path, tmp_p
     assert now["creators"] == before_versions["creators"]
     _contents(out)
 
-    res = subprocess.run([sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
-                         capture_output=True, text=True, env=_env(), timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     snaps = pl.read_delta(str(out / "creator_snapshots"))
     creators = pl.read_delta(str(out / "creators"))
@@ -156,3 +170,110 @@ def test_counts_that_do_not_reconcile_block_publishing(
     after = _contents(out)
     for t in TABLES:
         assert after[t].equals(before[t]), t
+
+
+def _limit_file_size() -> None:  # runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes then fail with EFBIG instead
+
+
+@pytest.mark.slow
+def test_full_disk_gives_a_clear_error_and_keeps_previous_output(
+    published: Path, tmp_path: Path
+) -> None:
+    out = published
+    before_versions, before = _versions(out), _contents(out)
+    inputs = tmp_path / "big"
+    inputs.mkdir()
+    rows = "".join(f"creator_{i},Creator {i},{1000 + i},{i % 97},{i % 13}\n" for i in range(60_000))
+    (inputs / "tiktok_feb_2025.csv").write_text(
+        "handle,display name,followers,avg likes,avg comments\n" + rows
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+        preexec_fn=_limit_file_size,
+    )
+    text = res.stdout + res.stderr
+    assert res.returncode not in (0, 1), text[-2000:]
+    assert "File too large" in text or "No space left" in text, text[-2000:]
+    assert _versions(out) == before_versions
+    after = _contents(out)
+    for t in TABLES:
+        assert after[t].equals(before[t]), t
+
+
+class _Proxy:
+    """A TCP forwarder to the test API that can be cut, like a server going away."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while self.open:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: object, dst: object) -> None:
+        try:
+            while data := src.recv(65536):  # type: ignore[attr-defined]
+                dst.sendall(data)  # type: ignore[attr-defined]
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        import socket
+
+        self.open = False
+        self.listener.close()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+
+@pytest.mark.slow
+def test_unreachable_prefect_api_gives_a_clear_error(prefect_harness: None, tmp_path: Path) -> None:
+    from urllib.parse import urlparse
+
+    from prefect.settings import PREFECT_API_URL
+
+    api = urlparse(str(PREFECT_API_URL.value()))
+    proxy = _Proxy((api.hostname or "127.0.0.1", api.port or 80))
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": f"http://127.0.0.1:{proxy.port}{api.path}",
+        "ROSTER_FAULT_PAUSE": "before-commit:3",
+        "PREFECT_CLIENT_MAX_RETRIES": "1",
+    }
+    proc = _start(["enrich", str(SAMPLE_DATA), "--out", str(tmp_path / "out")], env)
+    _wait_for(proc, "fault point before-commit")
+    proxy.cut()
+    output, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 4, output[-3000:]
+    assert "Prefect API" in output and "unreachable" in output, output[-3000:]

@@ -23,7 +23,8 @@ def _ingest(tmp_path: Path, name: str, content: str | bytes, **opts: object):
     outcomes = ingest_file(path, name, 0, RunOptions(**opts), staging)
     q = (
         pl.concat([pl.read_parquet(o.quarantine_path) for o in outcomes if o.quarantine_path])
-        if any(o.quarantine_path for o in outcomes) else None
+        if any(o.quarantine_path for o in outcomes)
+        else None
     )
     return outcomes, q
 
@@ -45,7 +46,9 @@ ROW_CASES = [
 
 
 @pytest.mark.parametrize(("row", "reason", "column", "raw"), ROW_CASES)
-def test_row_level_reasons(tmp_path: Path, row: str, reason: str, column: str | None, raw: str | None) -> None:
+def test_row_level_reasons(
+    tmp_path: Path, row: str, reason: str, column: str | None, raw: str | None
+) -> None:
     good = "goodone,Good,12K,100,10,\n"
     outcomes, q = _ingest(tmp_path, "tiktok_mar_2025.csv", HEADER + good + row)
     (o,) = outcomes
@@ -62,14 +65,23 @@ def test_row_level_reasons(tmp_path: Path, row: str, reason: str, column: str | 
 
 
 def test_platform_and_date_columns_with_bad_values(tmp_path: Path) -> None:
-    content = "platform,date,handle,followers\ninstagram,2025-01-31,a,100\nmyspace,2025-01-31,b,100\ntiktok,31/31/2025,c,5\n"
+    content = (
+        "platform,date,handle,followers\n"
+        "instagram,2025-01-31,a,100\n"
+        "myspace,2025-01-31,b,100\n"
+        "tiktok,31/31/2025,c,5\n"
+    )
     _, q = _ingest(tmp_path, "agency.csv", content)
     reasons = dict(q.select("source_row", "reason").iter_rows())
     assert reasons == {3: "unknown_platform", 4: "invalid_date"}
 
 
 def test_malformed_ndjson_line(tmp_path: Path) -> None:
-    content = '{"handle": "a", "followers": "1K"}\n{"handle": "b", "followers": \n{"handle": "c", "followers": 5}\n'
+    content = (
+        '{"handle": "a", "followers": "1K"}\n'
+        '{"handle": "b", "followers": \n'
+        '{"handle": "c", "followers": 5}\n'
+    )
     outcomes, q = _ingest(tmp_path, "tiktok_may_2025.ndjson", content)
     assert outcomes[0].staged_rows == 2
     assert q.select("source_row", "reason").row(0) == (2, "malformed_json")
@@ -77,16 +89,33 @@ def test_malformed_ndjson_line(tmp_path: Path) -> None:
 
 FILE_CASES = [
     ("tiktok_mar_2025.csv", "", "empty_file", "empty"),
-    ("tiktok_mar_2025.csv", "handle,display name\nabc,A\n", "no_followers_column", "[columns] followers"),
-    ("tiktok_mar_2025.csv", "bio,followers\nhello there,5\n", "no_handle_column", "[columns] handle"),
+    (
+        "tiktok_mar_2025.csv",
+        "handle,display name\nabc,A\n",
+        "no_followers_column",
+        "[columns] followers",
+    ),
+    (
+        "tiktok_mar_2025.csv",
+        "bio,followers\nhello there,5\n",
+        "no_handle_column",
+        "[columns] handle",
+    ),
     ("creators_mar_2025.csv", HEADER + "a,A,1,1,1,\n", "unknown_platform", "--platform"),
-    ("tiktok_creators.csv", HEADER + "a,A,1,1,1,\n", "unknown_snapshot_date", "--snapshot-date YYYY-MM-DD"),
+    (
+        "tiktok_creators.csv",
+        HEADER + "a,A,1,1,1,\n",
+        "unknown_snapshot_date",
+        "--snapshot-date YYYY-MM-DD",
+    ),
     ("tiktok_mar_2025.parquet", "PAR1", "unsupported_format", "not a supported export format"),
 ]
 
 
 @pytest.mark.parametrize(("name", "content", "reason", "hint"), FILE_CASES)
-def test_file_level_reasons(tmp_path: Path, name: str, content: str, reason: str, hint: str) -> None:
+def test_file_level_reasons(
+    tmp_path: Path, name: str, content: str, reason: str, hint: str
+) -> None:
     outcomes, q = _ingest(tmp_path, name, content)
     (o,) = outcomes
     assert o.status == "quarantined"
@@ -96,8 +125,13 @@ def test_file_level_reasons(tmp_path: Path, name: str, content: str, reason: str
 
 
 def test_cli_options_fill_in_platform_and_date(tmp_path: Path) -> None:
-    outcomes, _ = _ingest(tmp_path, "creators.csv", HEADER + "a,A,1,1,1,\n",
-                          platform="youtube", snapshot_date=dt.date(2024, 5, 1))
+    outcomes, _ = _ingest(
+        tmp_path,
+        "creators.csv",
+        HEADER + "a,A,1,1,1,\n",
+        platform="youtube",
+        snapshot_date=dt.date(2024, 5, 1),
+    )
     assert outcomes[0].status == "ok"
     assert (outcomes[0].platform, outcomes[0].snapshot_date) == ("youtube", "2024-05-01")
 
@@ -120,5 +154,17 @@ def test_exact_duplicate_rows_collapse(tmp_path: Path) -> None:
     outcomes, _ = _ingest(tmp_path, "tiktok_mar_2025.csv", content)
     build = build_roster(outcomes, RunOptions(), tmp_path / "staging", "run-1")
     assert build.per_file["tiktok_mar_2025.csv"] == {
-        "enriched": 1, "duplicates": 1, "conflicts": 0, "enrich_failed": 0,
+        "enriched": 1,
+        "duplicates": 1,
+        "conflicts": 0,
+        "enrich_failed": 0,
     }
+
+
+def test_a_file_over_the_memory_bound_is_quarantined_whole(tmp_path: Path) -> None:
+    outcomes, _ = _ingest(
+        tmp_path, "tiktok_mar_2025.csv", HEADER + "a,A,1,1,1,\n" * 20_000, max_file_bytes=100_000
+    )
+    (o,) = outcomes
+    assert (o.status, o.reason) == ("quarantined", "file_too_large")
+    assert "--max-file-mb" in o.detail
