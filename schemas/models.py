@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -13,9 +14,14 @@ MAX_FOLLOWERS = 10_000_000_000  # more than people on earth: a unit or typing er
 MAX_PER_POST = 1_000_000_000_000  # views/likes per post beyond this are a unit or typing error
 
 
-def _f(description: str, *, unit: str | None = None, **kw: object) -> object:
+def _f(description: str, *, unit: str | None = None, **kw: Any) -> Any:
+    """``pa.Field`` with a unit in its metadata.
+
+    Returns ``Any``, as ``pa.Field`` itself does, so that ``followers: int = _f(...)``
+    type-checks: pandera reads the dtype from the annotation, not from this value.
+    """
     meta = {"unit": unit} if unit else None
-    return pa.Field(description=description, metadata=meta, **kw)  # type: ignore[arg-type]
+    return pa.Field(description=description, metadata=meta, **kw)
 
 
 class RawExport(pa.DataFrameModel):

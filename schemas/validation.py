@@ -44,8 +44,7 @@ def soft_validate(model: type[DataFrameModel], df: pl.DataFrame) -> ValidationRe
     are programming errors here and are raised.
     """
     try:
-        valid = model.validate(df, lazy=True)
-        return ValidationResult(valid, _empty(), {})
+        return ValidationResult(model.validate(df, lazy=True), _empty(), {})
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     row_level = cases.filter(pl.col("index").is_not_null())

@@ -19,7 +19,11 @@ def _roster(*args: str, api: bool = True) -> subprocess.CompletedProcess[str]:
 
         env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -34,9 +38,16 @@ def test_sample_data_run_prints_summary_and_exits_0(prefect_harness: None, tmp_p
 
 
 @pytest.mark.real_exports
-def test_a_file_quarantined_whole_exits_1_and_says_how_to_fix(prefect_harness: None, tmp_path: Path) -> None:
-    res = _roster("enrich", str(REAL_EXPORTS / "tiktok_undated_2022.csv"), str(REAL_EXPORTS / "tiktok_dec_2022.csv"),
-                  "--out", str(tmp_path / "out"))
+def test_a_file_quarantined_whole_exits_1_and_says_how_to_fix(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    res = _roster(
+        "enrich",
+        str(REAL_EXPORTS / "tiktok_undated_2022.csv"),
+        str(REAL_EXPORTS / "tiktok_dec_2022.csv"),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert res.returncode == 1, res.stderr[-2000:]
     assert "--snapshot-date YYYY-MM-DD" in res.stdout
 
@@ -52,7 +63,10 @@ def test_nothing_readable_exits_2(prefect_harness: None, tmp_path: Path) -> None
     ("args", "message"),
     [
         (["enrich", "does/not/exist.csv", "--out", "x"], "input not found"),
-        (["enrich", str(SAMPLE_DATA), "--out", "x", "--snapshot-date", "2022-13-01"], "month must be in 1..12"),
+        (
+            ["enrich", str(SAMPLE_DATA), "--out", "x", "--snapshot-date", "2022-13-01"],
+            "month must be in 1..12",
+        ),
         (["enrich", str(SAMPLE_DATA), "--out", "x", "--platform", "myspace"], "platform"),
     ],
 )

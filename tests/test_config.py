@@ -29,7 +29,9 @@ def test_costs_never_fall_from_one_tier_to_the_next() -> None:
     card = load_rate_card()
     order = card.scheme("five_tier").tiers
     for platform in card.platforms:
-        rows = sorted((r for r in card.rates if r.platform == platform), key=lambda r: order.index(r.tier))
+        rows = sorted(
+            (r for r in card.rates if r.platform == platform), key=lambda r: order.index(r.tier)
+        )
         for level in ("low", "mid", "high"):
             costs = [getattr(r, f"cost_usd_{level}") for r in rows]
             assert costs == sorted(costs), (platform, level)

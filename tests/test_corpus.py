@@ -99,10 +99,12 @@ def _run_direct(case: Case, root: Path, staging: Path) -> Direct:
     build = build_roster(outcomes, options, staging, run_id="corpus")
     quarantine = (
         pl.concat([pl.read_parquet(p) for p in build.quarantine_paths], how="vertical")
-        if build.quarantine_paths else empty_quarantine()
+        if build.quarantine_paths
+        else empty_quarantine()
     )
     enriched = (
-        pl.read_parquet(build.enriched_path) if build.enriched_path
+        pl.read_parquet(build.enriched_path)
+        if build.enriched_path
         else pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64})
     )
     return Direct(outcomes, build, quarantine, enriched, reconcile(outcomes, build, quarantine))
@@ -195,16 +197,43 @@ def _count_csv_records(path: Path, dialect: CsvDialect) -> int:
 def test_corpus_has_the_required_cases() -> None:
     assert len(CASES) >= 30
     required = {
-        "utf8_bom", "latin1", "cp1252", "utf16le_bom_sep_line", "semicolon_decimal_comma",
-        "tab_delimited", "crlf_line_ends", "nul_bytes", "empty_file", "header_only",
-        "only_blank_lines", "truncated_last_line", "unterminated_quote", "ragged_rows",
-        "missing_followers_column", "extra_and_renamed_columns", "duplicated_headers",
-        "duplicate_rows", "conflicting_values", "negative_values", "overflowing_followers",
-        "nan_and_inf", "engagement_rate_over_100pct", "bad_value_at_row_10001", "ten_mb_cell",
-        "formula_like_cells", "control_chars_and_emoji", "nfc_nfd_handle", "at_handle_vs_plain",
-        "file_name_spaces_unicode", "file_name_double_dots", "same_file_twice",
-        "xlsx_several_sheets", "json_missing_keys_string_numbers", "ndjson_malformed_line",
-        "unknown_platform", "undated_file",
+        "utf8_bom",
+        "latin1",
+        "cp1252",
+        "utf16le_bom_sep_line",
+        "semicolon_decimal_comma",
+        "tab_delimited",
+        "crlf_line_ends",
+        "nul_bytes",
+        "empty_file",
+        "header_only",
+        "only_blank_lines",
+        "truncated_last_line",
+        "unterminated_quote",
+        "ragged_rows",
+        "missing_followers_column",
+        "extra_and_renamed_columns",
+        "duplicated_headers",
+        "duplicate_rows",
+        "conflicting_values",
+        "negative_values",
+        "overflowing_followers",
+        "nan_and_inf",
+        "engagement_rate_over_100pct",
+        "bad_value_at_row_10001",
+        "ten_mb_cell",
+        "formula_like_cells",
+        "control_chars_and_emoji",
+        "nfc_nfd_handle",
+        "at_handle_vs_plain",
+        "file_name_spaces_unicode",
+        "file_name_double_dots",
+        "same_file_twice",
+        "xlsx_several_sheets",
+        "json_missing_keys_string_numbers",
+        "ndjson_malformed_line",
+        "unknown_platform",
+        "undated_file",
     }
     assert required <= set(BY_NAME)
 
@@ -215,7 +244,8 @@ def test_corpus_is_deterministic(tmp_path: Path, corpus: Path) -> None:
     def digests(root: Path) -> dict[str, str]:
         return {
             str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
         }
 
     assert digests(tmp_path) == digests(corpus)
@@ -266,7 +296,9 @@ def test_reconciles(name: str, direct: Callable[[str], Direct]) -> None:
         rec = by_file[o.source_file]
         assert rec["reconciled"] is True
         assert (rec["enriched"], rec["quarantined"], rec["duplicates_collapsed"]) == (
-            len(enriched_rows), quarantined, dups,
+            len(enriched_rows),
+            quarantined,
+            dups,
         )
 
 
@@ -299,7 +331,10 @@ def test_flow_outcome(name: str, flow_run: tuple[dict, pl.DataFrame, pl.DataFram
         assert (f["status"], f["reason"]) == _status(e)
         assert (f["platform"], f["snapshot_date"]) == (e.platform, e.snapshot_date)
         assert (f["rows_read"], f["enriched"], f["quarantined"], f["duplicates_collapsed"]) == (
-            e.rows_read, e.enriched, e.quarantined_count, e.duplicates,
+            e.rows_read,
+            e.enriched,
+            e.quarantined_count,
+            e.duplicates,
         )
         _check_quarantine(quarantine.filter(pl.col("source_file") == e.label), e)
         mine = snapshots.filter(pl.col("source_file") == e.label)

@@ -22,9 +22,13 @@ def _rows(**cols: list) -> pl.LazyFrame:
     n = len(next(iter(cols.values())))
     base = {name: [None] * n for name in NORMALISED_COLUMNS}
     base.update(
-        source_file=["f.csv"] * n, source_row=list(range(2, n + 2)), platform=["instagram"] * n,
-        snapshot_date=[dt.date(2026, 10, 1)] * n, handle=[f"h{i}" for i in range(n)],
-        handle_norm=[f"h{i}" for i in range(n)], categories=[[] for _ in range(n)],
+        source_file=["f.csv"] * n,
+        source_row=list(range(2, n + 2)),
+        platform=["instagram"] * n,
+        snapshot_date=[dt.date(2026, 10, 1)] * n,
+        handle=[f"h{i}" for i in range(n)],
+        handle_norm=[f"h{i}" for i in range(n)],
+        categories=[[] for _ in range(n)],
     )
     base.update(cols)
     return pl.DataFrame(base, schema=NORMALISED_COLUMNS).lazy()
@@ -36,12 +40,24 @@ def _tier(followers: int, platform: str, scheme: str | None = None) -> str:
 
 
 FOUR_TIER_CASES = [
-    (0, "nano"), (9_999, "nano"), (10_000, "micro"), (99_999, "micro"),
-    (100_000, "macro"), (999_999, "macro"), (1_000_000, "mega"), (500_000_000, "mega"),
+    (0, "nano"),
+    (9_999, "nano"),
+    (10_000, "micro"),
+    (99_999, "micro"),
+    (100_000, "macro"),
+    (999_999, "macro"),
+    (1_000_000, "mega"),
+    (500_000_000, "mega"),
 ]
 FIVE_TIER_CASES = [
-    (9_999, "nano"), (10_000, "micro"), (99_999, "micro"), (100_000, "mid"), (499_999, "mid"),
-    (500_000, "macro"), (999_999, "macro"), (1_000_000, "mega"),
+    (9_999, "nano"),
+    (10_000, "micro"),
+    (99_999, "micro"),
+    (100_000, "mid"),
+    (499_999, "mid"),
+    (500_000, "macro"),
+    (999_999, "macro"),
+    (1_000_000, "mega"),
 ]
 
 
@@ -63,7 +79,9 @@ def test_five_tier_scheme_adds_mid(platform: str, followers: int, tier: str) -> 
     followers=st.lists(st.integers(min_value=0, max_value=3_000_000_000), min_size=2, max_size=40),
     platform=st.sampled_from(PLATFORMS),
 )
-def test_tier_never_decreases_as_followers_grow(scheme: str, followers: list[int], platform: str) -> None:
+def test_tier_never_decreases_as_followers_grow(
+    scheme: str, followers: list[int], platform: str
+) -> None:
     order = RATE_CARD.scheme(scheme).tiers
     lf = _rows(followers=sorted(followers), platform=[platform] * len(followers))
     tiers = with_tier(lf, RATE_CARD.thresholds_frame(scheme)).collect().get_column("tier").to_list()
@@ -74,7 +92,9 @@ def test_tier_never_decreases_as_followers_grow(scheme: str, followers: list[int
 @settings(max_examples=60, deadline=None)
 @given(
     followers=st.lists(st.integers(min_value=0, max_value=2_000_000_000), min_size=1, max_size=30),
-    views=st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=1e9)), min_size=30, max_size=30),
+    views=st.lists(
+        st.one_of(st.none(), st.floats(min_value=0, max_value=1e9)), min_size=30, max_size=30
+    ),
     platform=st.sampled_from(PLATFORMS),
     scheme=st.sampled_from(["four_tier", "five_tier"]),
 )
@@ -83,7 +103,9 @@ def test_costs_and_reach_are_non_negative_and_ordered(
 ) -> None:
     n = len(followers)
     lf = _rows(followers=followers, avg_views=views[:n], platform=[platform] * n)
-    out = enrich(lf, RATE_CARD, scheme=scheme, countries=country_lookup(load_country_aliases()), run_id="r").collect()
+    out = enrich(
+        lf, RATE_CARD, scheme=scheme, countries=country_lookup(load_country_aliases()), run_id="r"
+    ).collect()
     assert out.select(pl.col("^est_cost_usd_.*$").min()).min_horizontal().item() >= 0
     assert (out["est_cost_usd_low"] <= out["est_cost_usd_mid"]).all()
     assert (out["est_cost_usd_mid"] <= out["est_cost_usd_high"]).all()
@@ -94,11 +116,15 @@ def test_costs_and_reach_are_non_negative_and_ordered(
 
 def test_cost_comes_from_the_rate_card_row_of_platform_and_tier() -> None:
     lf = _rows(followers=[50_000], platform=["tiktok"])
-    out = enrich(lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r").collect()
+    out = enrich(
+        lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r"
+    ).collect()
     rate = next(r for r in RATE_CARD.rates if r.platform == "tiktok" and r.tier == "micro")
     row = out.row(0, named=True)
     assert (row["est_cost_usd_low"], row["est_cost_usd_mid"], row["est_cost_usd_high"]) == (
-        rate.cost_usd_low, rate.cost_usd_mid, rate.cost_usd_high,
+        rate.cost_usd_low,
+        rate.cost_usd_mid,
+        rate.cost_usd_high,
     )
     assert row["est_reach"] == round(50_000 * rate.reach_rate_mid)
     assert row["est_reach_method"] == "rate_card"
@@ -107,7 +133,9 @@ def test_cost_comes_from_the_rate_card_row_of_platform_and_tier() -> None:
 
 def test_observed_views_drive_reach_when_present() -> None:
     lf = _rows(followers=[50_000, 50_000], avg_views=[20_000.0, 0.0])
-    out = enrich(lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r").collect()
+    out = enrich(
+        lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r"
+    ).collect()
     rm = RATE_CARD.reach_model
     first, zero_views = out.row(0, named=True), out.row(1, named=True)
     assert first["est_reach"] == 20_000
@@ -139,7 +167,9 @@ def test_engagement_rate_is_null_for_zero_followers() -> None:
 
 
 def test_creator_key_is_stable_and_platform_scoped() -> None:
-    df = pl.DataFrame({"p": ["tiktok", "instagram", "tiktok"], "h": ["mrbeast", "mrbeast", "mrbeast"]})
+    df = pl.DataFrame(
+        {"p": ["tiktok", "instagram", "tiktok"], "h": ["mrbeast", "mrbeast", "mrbeast"]}
+    )
     keys = df.select(k=creator_key(pl.col("p"), pl.col("h"))).get_column("k").to_list()
     # sha256("tiktok:mrbeast")[:16], computed independently with hashlib
     import hashlib
@@ -150,11 +180,23 @@ def test_creator_key_is_stable_and_platform_scoped() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "iso"),
-    [("United States", "US"), ("Côte d'Ivoire", "CI"), ("CÃ´te d'Ivoire", "CI"), ("Russia", "RU"),
-     ("South Korea", "KR"), ("Turkey", "TR"), ("india", "IN"), (" Brazil ", "BR"), ("UK", "GB"),
-     ("N/A", None), ("Narnia", None)],
+    [
+        ("United States", "US"),
+        ("Côte d'Ivoire", "CI"),
+        ("CÃ´te d'Ivoire", "CI"),
+        ("Russia", "RU"),
+        ("South Korea", "KR"),
+        ("Turkey", "TR"),
+        ("india", "IN"),
+        (" Brazil ", "BR"),
+        ("UK", "GB"),
+        ("N/A", None),
+        ("Narnia", None),
+    ],
 )
 def test_country_to_iso_alpha2(raw: str, iso: str | None) -> None:
     lf = _rows(followers=[1], country_raw=[raw])
-    out = enrich(lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r").collect()
+    out = enrich(
+        lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r"
+    ).collect()
     assert out.item(0, "country") == iso

@@ -13,17 +13,40 @@ from tests.conftest import SAMPLE_DATA
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 ROSTER_COLUMNS = [
-    "platform", "handle_norm", "creator_key", "display_name", "followers", "avg_views", "avg_likes",
-    "avg_comments", "avg_shares", "avg_engagement", "engagement_rate", "engagement_formula", "tier",
-    "est_reach", "est_reach_low", "est_reach_high", "est_reach_method", "est_cost_usd_low",
-    "est_cost_usd_mid", "est_cost_usd_high", "est_cpm_usd", "country", "categories", "snapshot_date",
-    "source_file", "source_row",
+    "platform",
+    "handle_norm",
+    "creator_key",
+    "display_name",
+    "followers",
+    "avg_views",
+    "avg_likes",
+    "avg_comments",
+    "avg_shares",
+    "avg_engagement",
+    "engagement_rate",
+    "engagement_formula",
+    "tier",
+    "est_reach",
+    "est_reach_low",
+    "est_reach_high",
+    "est_reach_method",
+    "est_cost_usd_low",
+    "est_cost_usd_mid",
+    "est_cost_usd_high",
+    "est_cpm_usd",
+    "country",
+    "categories",
+    "snapshot_date",
+    "source_file",
+    "source_row",
 ]
 QUARANTINE_COLUMNS = ["source_file", "source_row", "reason", "column", "raw_value"]
 
 
 @pytest.fixture(scope="module")
-def sample_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+def sample_run(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict, Path]:
     from flows.enrich_roster import EnrichParams, run_enrich
 
     out = tmp_path_factory.mktemp("sample") / "out"
@@ -54,7 +77,10 @@ def test_sample_roster_matches_golden(sample_run: tuple[dict, Path]) -> None:
 def test_sample_quarantine_matches_golden(sample_run: tuple[dict, Path]) -> None:
     _, out = sample_run
     q = pl.read_delta(str(out / "quarantine")).select(QUARANTINE_COLUMNS)
-    _check("sample_quarantine.csv", _as_text(q.sort("source_file", "source_row", "reason", nulls_last=True)))
+    _check(
+        "sample_quarantine.csv",
+        _as_text(q.sort("source_file", "source_row", "reason", nulls_last=True)),
+    )
 
 
 def test_sample_covers_every_tier_and_three_formats(sample_run: tuple[dict, Path]) -> None:

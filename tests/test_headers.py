@@ -17,68 +17,159 @@ COUNTRIES = country_lookup(load_country_aliases())
 
 def _resolve(headers: list[str], sample: pl.DataFrame, **kw):
     return resolve_columns(
-        headers, sample, load_header_aliases(),
-        country_share=lambda s: country_share(s, COUNTRIES), **kw,
+        headers,
+        sample,
+        load_header_aliases(),
+        country_share=lambda s: country_share(s, COUNTRIES),
+        **kw,
     )
 
 
 # file -> {field: header as written}; categories joined with " + "
 EXPECTED = {
-    "instagram_dec_2022.csv": {"handle": "name", "display_name": "instagram name", "followers": "followers",
-                               "avg_engagement": "Eng. (Avg.)", "country": "country",
-                               "categories": "Category_1 + Category_2"},
-    "instagram_jun_2022.csv": {"handle": "instagram name", "display_name": "influencer name ",
-                               "followers": "Subscribers count", "avg_likes": "Likes avg",
-                               "avg_comments": "Comments avg.", "country": "Views avg.",
-                               "categories": "Category_1 + Category_2"},
-    "instagram_nov_2022.csv": {"handle": "Name", "display_name": "Instagram Name", "followers": "Followers",
-                               "avg_engagement": "Eng. (Avg.)", "country": "\nCountry",
-                               "categories": "Category-1 + Category-2"},
-    "instagram_sep_2022.csv": {"handle": "Instagram name", "display_name": " Name", "followers": "Subscribers",
-                               "avg_engagement": "Engagement average Values \n", "country": "Audience country",
-                               "categories": "Category_1 + Category_2"},
-    "instagram_undated_2022.csv": {"handle": "Influencer insta name", "display_name": "instagram name",
-                                   "followers": "Followers Numbers ",
-                                   "avg_engagement": "Engagement avg Values \n",
-                                   "country": "Audience country(mostly)", "categories": "category_1 + category_2"},
-    "tiktok_dec_2022.csv": {"handle": "Tiktoker name", "display_name": "Tiktok name", "followers": "followers",
-                            "avg_views": "views(avg)", "avg_likes": "likes(avg.)",
-                            "avg_comments": "comments(avg.)", "avg_shares": "shares(avg.)"},
-    "tiktok_jun_2022.csv": {"handle": "Tiktoker", "display_name": "influencer name",
-                            "followers": "Subscribers count", "avg_views": "Views avg.", "avg_likes": "Likes avg",
-                            "avg_comments": "Comments avg.", "avg_shares": "Shares avg"},
-    "tiktok_nov_2022.csv": {"handle": "Tiktoker name", "display_name": "Tiktok name", "followers": "\nFollowers",
-                            "avg_views": "Views (Avg.)", "avg_likes": "Likes (Avg.)",
-                            "avg_comments": "Comments (Avg.)", "avg_shares": "Shares (Avg.)"},
-    "tiktok_sep_2022.csv": {"handle": "Tiktoker name", "display_name": "Tiktok name", "followers": "Subscribers",
-                            "avg_views": "Views avg.", "avg_likes": "Likes avg.",
-                            "avg_comments": "Comments avg.", "avg_shares": "Shares avg."},
-    "tiktok_undated_2022.csv": {"handle": "Tiktoker name", "display_name": "Tiktok name",
-                                "followers": "Subscribers count", "avg_views": "Views avg.",
-                                "avg_likes": "Likes avg", "avg_comments": "Comments avg.",
-                                "avg_shares": "Shares avg"},
-    "youtube_dec_2022.csv": {"handle": "Youtube channel", "display_name": "youtuber name", "followers": "Followers",
-                             "avg_views": "\nViews (Avg.)", "avg_likes": "Likes (Avg.)",
-                             "avg_comments": "Comments (Avg.)", "country": "Country",
-                             "categories": "Category + Category-2"},
-    "youtube_jun_2022.csv": {"handle": "channel name", "display_name": "youTuber", "followers": "Subscribers count",
-                             "avg_views": "Views avg.", "avg_likes": "Likes avg", "avg_comments": "Comments avg.",
-                             "country": "Country", "categories": "Category + Category_2"},
-    "youtube_nov_2022.csv": {"handle": "Youtube channel", "display_name": "youtuber name", "followers": "Followers",
-                             "avg_views": "\nViews (Avg.)", "avg_likes": "Likes (Avg.)",
-                             "avg_comments": "Comments (Avg.)", "country": "Country",
-                             "categories": "Category + Category-2"},
-    "youtube_sep_2022.csv": {"handle": "Youtuber", "display_name": "Name", "followers": " Subscribers",
-                             "avg_likes": "Avg. likes", "avg_comments": "Avg Comments", "country": "Country",
-                             "categories": "Category_2 + Category_3"},
-    "youtube_undated_2022.csv": {"handle": "youtuber name", "display_name": "channel name",
-                                 "followers": "Subscribers", "avg_views": "avg views", "avg_likes": "avg likes",
-                                 "avg_comments": "avg comments", "country": "Audience Country",
-                                 "categories": "Category"},
+    "instagram_dec_2022.csv": {
+        "handle": "name",
+        "display_name": "instagram name",
+        "followers": "followers",
+        "avg_engagement": "Eng. (Avg.)",
+        "country": "country",
+        "categories": "Category_1 + Category_2",
+    },
+    "instagram_jun_2022.csv": {
+        "handle": "instagram name",
+        "display_name": "influencer name ",
+        "followers": "Subscribers count",
+        "avg_likes": "Likes avg",
+        "avg_comments": "Comments avg.",
+        "country": "Views avg.",
+        "categories": "Category_1 + Category_2",
+    },
+    "instagram_nov_2022.csv": {
+        "handle": "Name",
+        "display_name": "Instagram Name",
+        "followers": "Followers",
+        "avg_engagement": "Eng. (Avg.)",
+        "country": "\nCountry",
+        "categories": "Category-1 + Category-2",
+    },
+    "instagram_sep_2022.csv": {
+        "handle": "Instagram name",
+        "display_name": " Name",
+        "followers": "Subscribers",
+        "avg_engagement": "Engagement average Values \n",
+        "country": "Audience country",
+        "categories": "Category_1 + Category_2",
+    },
+    "instagram_undated_2022.csv": {
+        "handle": "Influencer insta name",
+        "display_name": "instagram name",
+        "followers": "Followers Numbers ",
+        "avg_engagement": "Engagement avg Values \n",
+        "country": "Audience country(mostly)",
+        "categories": "category_1 + category_2",
+    },
+    "tiktok_dec_2022.csv": {
+        "handle": "Tiktoker name",
+        "display_name": "Tiktok name",
+        "followers": "followers",
+        "avg_views": "views(avg)",
+        "avg_likes": "likes(avg.)",
+        "avg_comments": "comments(avg.)",
+        "avg_shares": "shares(avg.)",
+    },
+    "tiktok_jun_2022.csv": {
+        "handle": "Tiktoker",
+        "display_name": "influencer name",
+        "followers": "Subscribers count",
+        "avg_views": "Views avg.",
+        "avg_likes": "Likes avg",
+        "avg_comments": "Comments avg.",
+        "avg_shares": "Shares avg",
+    },
+    "tiktok_nov_2022.csv": {
+        "handle": "Tiktoker name",
+        "display_name": "Tiktok name",
+        "followers": "\nFollowers",
+        "avg_views": "Views (Avg.)",
+        "avg_likes": "Likes (Avg.)",
+        "avg_comments": "Comments (Avg.)",
+        "avg_shares": "Shares (Avg.)",
+    },
+    "tiktok_sep_2022.csv": {
+        "handle": "Tiktoker name",
+        "display_name": "Tiktok name",
+        "followers": "Subscribers",
+        "avg_views": "Views avg.",
+        "avg_likes": "Likes avg.",
+        "avg_comments": "Comments avg.",
+        "avg_shares": "Shares avg.",
+    },
+    "tiktok_undated_2022.csv": {
+        "handle": "Tiktoker name",
+        "display_name": "Tiktok name",
+        "followers": "Subscribers count",
+        "avg_views": "Views avg.",
+        "avg_likes": "Likes avg",
+        "avg_comments": "Comments avg.",
+        "avg_shares": "Shares avg",
+    },
+    "youtube_dec_2022.csv": {
+        "handle": "Youtube channel",
+        "display_name": "youtuber name",
+        "followers": "Followers",
+        "avg_views": "\nViews (Avg.)",
+        "avg_likes": "Likes (Avg.)",
+        "avg_comments": "Comments (Avg.)",
+        "country": "Country",
+        "categories": "Category + Category-2",
+    },
+    "youtube_jun_2022.csv": {
+        "handle": "channel name",
+        "display_name": "youTuber",
+        "followers": "Subscribers count",
+        "avg_views": "Views avg.",
+        "avg_likes": "Likes avg",
+        "avg_comments": "Comments avg.",
+        "country": "Country",
+        "categories": "Category + Category_2",
+    },
+    "youtube_nov_2022.csv": {
+        "handle": "Youtube channel",
+        "display_name": "youtuber name",
+        "followers": "Followers",
+        "avg_views": "\nViews (Avg.)",
+        "avg_likes": "Likes (Avg.)",
+        "avg_comments": "Comments (Avg.)",
+        "country": "Country",
+        "categories": "Category + Category-2",
+    },
+    "youtube_sep_2022.csv": {
+        "handle": "Youtuber",
+        "display_name": "Name",
+        "followers": " Subscribers",
+        "avg_likes": "Avg. likes",
+        "avg_comments": "Avg Comments",
+        "country": "Country",
+        "categories": "Category_2 + Category_3",
+    },
+    "youtube_undated_2022.csv": {
+        "handle": "youtuber name",
+        "display_name": "channel name",
+        "followers": "Subscribers",
+        "avg_views": "avg views",
+        "avg_likes": "avg likes",
+        "avg_comments": "avg comments",
+        "country": "Audience Country",
+        "categories": "Category",
+    },
 }
 # Duplicated headers resolve to the numeric copy: 0-based position of the chosen followers column
-NUMERIC_COPY = {"instagram_dec_2022.csv": 6, "instagram_sep_2022.csv": 4, "youtube_sep_2022.csv": 5,
-                "tiktok_jun_2022.csv": 3}
+NUMERIC_COPY = {
+    "instagram_dec_2022.csv": 6,
+    "instagram_sep_2022.csv": 4,
+    "youtube_sep_2022.csv": 5,
+    "tiktok_jun_2022.csv": 3,
+}
 
 
 @pytest.mark.real_exports
@@ -103,7 +194,9 @@ def test_duplicated_header_uses_the_numeric_copy() -> None:
 
 
 def test_a_metric_column_holding_text_is_not_used_as_that_metric() -> None:
-    sample = pl.DataFrame({"c0": ["a", "b", "c"], "c1": ["10", "20", "30"], "c2": ["Spain", "India", "Brazil"]})
+    sample = pl.DataFrame(
+        {"c0": ["a", "b", "c"], "c1": ["10", "20", "30"], "c2": ["Spain", "India", "Brazil"]}
+    )
     m = _resolve(["handle", "followers", "avg views"], sample)
     assert "avg_views" not in m.columns
     assert m.columns["country"] == "c2"
@@ -111,7 +204,9 @@ def test_a_metric_column_holding_text_is_not_used_as_that_metric() -> None:
 
 
 def test_handle_and_display_name_are_decided_by_content() -> None:
-    sample = pl.DataFrame({"c0": ["Leo Messi", "Kylie 🤍"], "c1": ["leomessi", "kyliejenner"], "c2": ["1", "2"]})
+    sample = pl.DataFrame(
+        {"c0": ["Leo Messi", "Kylie 🤍"], "c1": ["leomessi", "kyliejenner"], "c2": ["1", "2"]}
+    )
     m = _resolve(["Name", "Instagram name", "followers"], sample)
     assert (m.columns["handle"], m.columns["display_name"]) == ("c1", "c0")
 
@@ -133,8 +228,11 @@ def test_index_columns_are_ignored() -> None:
 
 def test_mapping_file_overrides_win() -> None:
     sample = pl.DataFrame({"c0": ["x"], "c1": ["5"], "c2": ["7"]})
-    m = _resolve(["Creator ID thing", "Audience", "Fans (total)"], sample,
-                 overrides={"handle": "Creator ID thing", "followers": "Fans (total)"})
+    m = _resolve(
+        ["Creator ID thing", "Audience", "Fans (total)"],
+        sample,
+        overrides={"handle": "Creator ID thing", "followers": "Fans (total)"},
+    )
     assert m.columns["handle"] == "c0"
     assert m.columns["followers"] == "c2"
 
@@ -153,7 +251,9 @@ def test_mapping_file_overrides_win() -> None:
         ("roster20250102.csv", None, "2025-01-02"),
     ],
 )
-def test_platform_and_date_from_file_name(name: str, platform: str | None, date: str | None) -> None:
+def test_platform_and_date_from_file_name(
+    name: str, platform: str | None, date: str | None
+) -> None:
     lookup = load_header_aliases().platform_lookup()
     assert platform_from_name(name, lookup) == platform
     got = date_from_name(name)

@@ -48,7 +48,9 @@ def test_percent_keeps_points_and_flags_percent() -> None:
     assert row["pct"] is True
 
 
-@pytest.mark.parametrize("text", ["N/A", "N/A'", "-", "#VALOR!", "#N/A", "unknown", "", "  ", "n/a", "#value!"])
+@pytest.mark.parametrize(
+    "text", ["N/A", "N/A'", "-", "#VALOR!", "#N/A", "unknown", "", "  ", "n/a", "#value!"]
+)
 def test_placeholders_become_null_not_failures(text: str) -> None:
     row = _parse([text]).row(0, named=True)
     assert row["value"] is None
@@ -59,7 +61,9 @@ def test_null_is_not_a_failure() -> None:
     assert _parse([None]).row(0, named=True) == {"value": None, "pct": False, "bad": False}
 
 
-@pytest.mark.parametrize("text", ["abc", "NaN", "inf", "-inf", "12.3.4", "1e400", "12,3O0", "1..2", "K", "5 followers"])
+@pytest.mark.parametrize(
+    "text", ["abc", "NaN", "inf", "-inf", "12.3.4", "1e400", "12,3O0", "1..2", "K", "5 followers"]
+)
 def test_present_but_unparseable_is_flagged_never_silently_null(text: str) -> None:
     row = _parse([text]).row(0, named=True)
     assert row["value"] is None

@@ -30,7 +30,9 @@ def real_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
     return run_enrich(EnrichParams(inputs=[str(REAL_EXPORTS)], out=str(out))), out
 
 
-def test_every_file_reconciles_and_matches_the_csv_module_count(real_run: tuple[dict, Path]) -> None:
+def test_every_file_reconciles_and_matches_the_csv_module_count(
+    real_run: tuple[dict, Path],
+) -> None:
     manifest, _ = real_run
     assert len(manifest["files"]) == 15
     for f in manifest["files"]:
@@ -66,7 +68,9 @@ def test_undated_files_are_quarantined_whole_with_how_to_fix(real_run: tuple[dic
 
 
 def test_undated_files_are_enriched_with_snapshot_date(run_flow, tmp_path: Path) -> None:
-    manifest = run_flow([REAL_EXPORTS / n for n in UNDATED], tmp_path / "out", snapshot_date="2022-03-01")
+    manifest = run_flow(
+        [REAL_EXPORTS / n for n in UNDATED], tmp_path / "out", snapshot_date="2022-03-01"
+    )
     for f in manifest["files"]:
         assert f["status"] == "ok"
         assert f["snapshot_date"] == "2022-03-01"
@@ -77,7 +81,8 @@ def test_real_values_land_where_a_marketer_expects(real_run: tuple[dict, Path]) 
     _, out = real_run
     snaps = pl.read_delta(str(out / "creator_snapshots"))
     messi = snaps.filter(
-        (pl.col("platform") == "instagram") & (pl.col("handle_norm") == "leomessi")
+        (pl.col("platform") == "instagram")
+        & (pl.col("handle_norm") == "leomessi")
         & (pl.col("snapshot_date") == pl.date(2022, 12, 1))
     ).row(0, named=True)
     assert messi["followers"] == 409_800_000
@@ -89,13 +94,16 @@ def test_real_values_land_where_a_marketer_expects(real_run: tuple[dict, Path]) 
     assert messi["categories"] == ["Sports with a ball", "Family"]
     # youtube_sep_2022: "Name" holds the display name and "Youtuber" the handle
     tseries = snaps.filter(
-        (pl.col("platform") == "youtube") & (pl.col("snapshot_date") == pl.date(2022, 9, 1))
+        (pl.col("platform") == "youtube")
+        & (pl.col("snapshot_date") == pl.date(2022, 9, 1))
         & (pl.col("handle_norm") == "tseries")
     ).row(0, named=True)
     assert tseries["display_name"] == "T-Series"
     assert tseries["followers"] == 224_400_000
     # instagram_jun_2022: the column headed "Views avg." holds countries
-    jun = snaps.filter((pl.col("platform") == "instagram") & (pl.col("snapshot_date") == pl.date(2022, 6, 1)))
+    jun = snaps.filter(
+        (pl.col("platform") == "instagram") & (pl.col("snapshot_date") == pl.date(2022, 6, 1))
+    )
     assert jun.get_column("avg_views").null_count() == jun.height
     assert jun.get_column("country").null_count() < jun.height * 0.2
     # micro TikTok creators exist in the real data

@@ -24,7 +24,14 @@ HOSTILE = (
 def test_formula_cells_are_neutralised() -> None:
     df = pl.DataFrame({"v": ["=1+1", "+1", "-1", "@x", "\tx", "\rx", "fine", None]})
     assert neutralise_formulas(df).get_column("v").to_list() == [
-        "'=1+1", "'+1", "'-1", "'@x", "'\tx", "'\rx", "fine", None,
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@x",
+        "'\tx",
+        "'\rx",
+        "fine",
+        None,
     ]
 
 
@@ -38,8 +45,18 @@ def test_hostile_file_name_and_cells(run_flow, tmp_path: Path) -> None:
 
     # every path written is one of ours, under OUT
     written = {p.relative_to(out).parts[0] for p in out.rglob("*")}
-    assert written <= {"creator_snapshots", "creators", "quarantine", "ledger", "runs", "roster.duckdb",
-                       "data_dictionary.md", "data_dictionary.json", ".roster.lock", "_staging"}
+    assert written <= {
+        "creator_snapshots",
+        "creators",
+        "quarantine",
+        "ledger",
+        "runs",
+        "roster.duckdb",
+        "data_dictionary.md",
+        "data_dictionary.json",
+        ".roster.lock",
+        "_staging",
+    }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
     assert any(n.startswith("lenient CSV reader used") for n in manifest["files"][0]["notes"])
 
@@ -69,5 +86,9 @@ def test_keep_contacts_writes_a_separate_table(run_flow, tmp_path: Path) -> None
     run_flow([inputs], out, keep_contacts=True)
     contacts = pl.read_delta(str(out / "contacts"))
     assert contacts.get_column("email").to_list() == ["ok@creator.example"]
-    assert "contacts" not in {r[0] for r in duckdb.connect(str(out / "roster.duckdb"), read_only=True)
-                              .sql("SHOW TABLES").fetchall()}
+    assert "contacts" not in {
+        r[0]
+        for r in duckdb.connect(str(out / "roster.duckdb"), read_only=True)
+        .sql("SHOW TABLES")
+        .fetchall()
+    }

@@ -24,9 +24,10 @@ def _variants(name: str) -> Iterable[str]:
     yield base.replace("'", "’")
     for enc in ("cp1252", "latin-1"):
         try:
-            yield name.encode("utf-8").decode(enc).strip().lower()
+            misread = name.encode("utf-8").decode(enc)
         except UnicodeDecodeError:
-            pass
+            continue
+        yield misread.strip().lower()
 
 
 @lru_cache(maxsize=4)
@@ -70,4 +71,5 @@ def country_share(values: pl.Series, lookup: pl.DataFrame) -> float:
     if values.len() == 0:
         return 0.0
     keys = values.to_frame("v").select(k=country_key(pl.col("v")))
-    return float(keys.get_column("k").is_in(lookup.get_column("_country_key")).mean() or 0.0)
+    share = keys.get_column("k").is_in(lookup.get_column("_country_key")).mean()
+    return float(share) if isinstance(share, int | float) else 0.0

@@ -180,10 +180,7 @@ def resolve_columns(
                 mapping.decisions.append(
                     f"handle <- {mapping.headers[ranked[0]]!r} (most handle-like values)"
                 )
-            if pool is explicit_handle:
-                candidates = [*candidates]
-            else:
-                candidates = ranked[1:]
+            candidates = [*candidates] if pool is explicit_handle else ranked[1:]
     if "display_name" not in mapping.columns:
         pool = explicit_display or [c for c in candidates if c != mapping.columns.get("handle")]
         if pool:

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping
 from transforms.numbers import PLACEHOLDER_SPELLINGS, is_placeholder, parse_number
@@ -22,7 +23,7 @@ RATE_FIELDS = ("engagement_rate",)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d", "%Y-%m")
 PARSED_FIELDS = (*NUMERIC_FIELDS, "platform", "snapshot_date")
 
-NORMALISED_COLUMNS = {
+NORMALISED_COLUMNS: dict[str, pl.DataType | DataTypeClass] = {
     "source_file": pl.String,
     "source_row": pl.Int64,
     "platform": pl.String,

@@ -7,6 +7,7 @@ only turns already-parsed mappings into typed objects and small polars lookup fr
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from typing import Any
@@ -41,7 +42,7 @@ class TierScheme(_Strict):
         for platform, mins in self.min_followers.items():
             if len(mins) != len(self.tiers):
                 raise ValueError(f"min_followers.{platform}: one bound per tier expected")
-            if mins[0] != 0 or any(b <= a for a, b in zip(mins, mins[1:], strict=False)):
+            if mins[0] != 0 or any(b <= a for a, b in itertools.pairwise(mins)):
                 raise ValueError(f"min_followers.{platform}: must start at 0 and increase")
         return self
 

@@ -43,10 +43,16 @@ MARCH_1 = dt.date(2025, 3, 1)
 MIB = 1024 * 1024
 
 # reasons raised while *reading* a file: the reader never saw its records, so rows_read is 0
-READ_REASONS = frozenset({
-    "empty_file", "no_header", "unreadable_csv", "unreadable_excel", "unreadable_json",
-    "unsupported_format",
-})
+READ_REASONS = frozenset(
+    {
+        "empty_file",
+        "no_header",
+        "unreadable_csv",
+        "unreadable_excel",
+        "unreadable_json",
+        "unsupported_format",
+    }
+)
 
 # the checks of tests/test_corpus.py that a known bug makes fail (cases with a bug stay out
 # of the shared flow run: one of them may crash it or make it refuse to publish)
@@ -134,8 +140,10 @@ class Expect:
             f"{r}: {'+'.join(sorted(v)) if isinstance(v, frozenset) else v!r}"
             for r, v in sorted(self.quarantined.items())
         )
-        return (f"rows_read {self.rows_read}, enriched {self.enriched}, duplicates "
-                f"{self.duplicates}, quarantined {{{q}}}")
+        return (
+            f"rows_read {self.rows_read}, enriched {self.enriched}, duplicates "
+            f"{self.duplicates}, quarantined {{{q}}}"
+        )
 
 
 @dataclass(frozen=True)
@@ -236,538 +244,1255 @@ def cases() -> list[Case]:
 
     # ---- encodings, delimiters, line ends -------------------------------------------
     f = f"{MONTH}_utf8_bom.csv"
-    add(Case(
-        "utf8_bom", "UTF-8 with a BOM before the first header; one unparseable number",
-        ((f, text("handle,display_name,followers\nbom_1,Zoë Ünïcødé,1200\nbom_2,Plain,x\n",
-                  prefix=codecs.BOM_UTF8)),),
-        (Expect(f, 2, quarantined=rows({3: "unparseable_number"}), enriched=1,
-                values={2: {"handle": "bom_1", "display_name": "Zoë Ünïcødé", "followers": 1200}},
-                csv=CsvDialect(encoding="utf-8-sig")),),
-    ))
+    add(
+        Case(
+            "utf8_bom",
+            "UTF-8 with a BOM before the first header; one unparseable number",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\nbom_1,Zoë Ünïcødé,1200\nbom_2,Plain,x\n",
+                        prefix=codecs.BOM_UTF8,
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows({3: "unparseable_number"}),
+                    enriched=1,
+                    values={
+                        2: {"handle": "bom_1", "display_name": "Zoë Ünïcødé", "followers": 1200}
+                    },
+                    csv=CsvDialect(encoding="utf-8-sig"),
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_latin1.csv"
-    add(Case(
-        "latin1", "ISO-8859-1 bytes (Ñ, Æ, ø, ü); '½' as a follower count",
-        ((f, text("handle,display_name,followers\nlat_1,Ñandú Ærøskøbing,1500\n"
-                  "lat_2,François Müller,2500\nlat_3,Zoë,½\n", encoding="latin-1")),),
-        (Expect(f, 3, quarantined=rows({4: "unparseable_number"}), enriched=2,
-                values={2: {"display_name": "Ñandú Ærøskøbing"},
-                        3: {"display_name": "François Müller"}},
-                csv=CsvDialect(encoding="latin-1")),),
-    ))
+    add(
+        Case(
+            "latin1",
+            "ISO-8859-1 bytes (Ñ, Æ, ø, ü); '½' as a follower count",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\nlat_1,Ñandú Ærøskøbing,1500\n"
+                        "lat_2,François Müller,2500\nlat_3,Zoë,½\n",
+                        encoding="latin-1",
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows({4: "unparseable_number"}),
+                    enriched=2,
+                    values={
+                        2: {"display_name": "Ñandú Ærøskøbing"},
+                        3: {"display_name": "François Müller"},
+                    },
+                    csv=CsvDialect(encoding="latin-1"),
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_cp1252.csv"
-    add(Case(
-        "cp1252", "Windows-1252 bytes: curly quotes, en dash, ellipsis and € in a name",
-        ((f, text("handle,display_name,followers\ncp_1,“Zoë’s” Café – €5 deals…,2500\n"
-                  "cp_2,Ann,x\n", encoding="cp1252")),),
-        (Expect(f, 2, quarantined=rows({3: "unparseable_number"}), enriched=1,
-                values={2: {"display_name": "“Zoë’s” Café – €5 deals…"}},
-                csv=CsvDialect(encoding="cp1252")),),
-    ))
+    add(
+        Case(
+            "cp1252",
+            "Windows-1252 bytes: curly quotes, en dash, ellipsis and € in a name",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\ncp_1,“Zoë’s” Café – €5 deals…,2500\n"
+                        "cp_2,Ann,x\n",
+                        encoding="cp1252",
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows({3: "unparseable_number"}),
+                    enriched=1,
+                    values={2: {"display_name": "“Zoë’s” Café – €5 deals…"}},
+                    csv=CsvDialect(encoding="cp1252"),
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_utf16_sep.csv"
-    add(Case(
-        "utf16le_bom_sep_line",
-        "UTF-16 LE with BOM, CRLF and an Excel 'sep=,' first line; source_row counts the sep "
-        "line (header = line 2, first data row = 3)",
-        ((f, text("sep=,\r\nhandle,display_name,followers\r\nu16_1,Zoë,100\r\nu16_2,Ann,x\r\n",
-                  encoding="utf-16-le", prefix=codecs.BOM_UTF16_LE)),),
-        (Expect(f, 2, quarantined=rows({4: "unparseable_number"}), enriched=1,
-                values={3: {"handle": "u16_1", "display_name": "Zoë", "followers": 100}},
-                csv=CsvDialect(encoding="utf-16", preamble=1)),),
-    ))
+    add(
+        Case(
+            "utf16le_bom_sep_line",
+            "UTF-16 LE with BOM, CRLF and an Excel 'sep=,' first line; source_row counts the sep "
+            "line (header = line 2, first data row = 3)",
+            (
+                (
+                    f,
+                    text(
+                        "sep=,\r\nhandle,display_name,followers\r\nu16_1,Zoë,100\r\nu16_2,Ann,x\r\n",
+                        encoding="utf-16-le",
+                        prefix=codecs.BOM_UTF16_LE,
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows({4: "unparseable_number"}),
+                    enriched=1,
+                    values={3: {"handle": "u16_1", "display_name": "Zoë", "followers": 100}},
+                    csv=CsvDialect(encoding="utf-16", preamble=1),
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_semicolon.csv"
-    add(Case(
-        "semicolon_decimal_comma",
-        "';' delimiter, decimal commas (12,5 and 12,5%) and dot thousands (1.234.567)",
-        ((f, text("Username;Followers;Avg views;Engagement rate\n"
-                  "sc_1;1.234.567;12,5;12,5%\nsc_2;2.345.678;1.000,5;3,25%\nsc_3;abc;7;1,5%\n")),),
-        (Expect(f, 3, quarantined=rows({4: "unparseable_number"}), enriched=2,
-                values={2: {"followers": 1_234_567, "avg_views": 12.5, "engagement_rate": 0.125},
-                        3: {"followers": 2_345_678, "avg_views": 1000.5,
-                            "engagement_rate": 0.0325}},
-                csv=CsvDialect(delimiter=";")),),
-    ))
+    add(
+        Case(
+            "semicolon_decimal_comma",
+            "';' delimiter, decimal commas (12,5 and 12,5%) and dot thousands (1.234.567)",
+            (
+                (
+                    f,
+                    text(
+                        "Username;Followers;Avg views;Engagement rate\n"
+                        "sc_1;1.234.567;12,5;12,5%\nsc_2;2.345.678;1.000,5;3,25%\nsc_3;abc;7;1,5%\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows({4: "unparseable_number"}),
+                    enriched=2,
+                    values={
+                        2: {"followers": 1_234_567, "avg_views": 12.5, "engagement_rate": 0.125},
+                        3: {"followers": 2_345_678, "avg_views": 1000.5, "engagement_rate": 0.0325},
+                    },
+                    csv=CsvDialect(delimiter=";"),
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_comma_thousands.csv"
-    add(Case(
-        "decimal_comma_dot_thousands",
-        "decimal-comma file (12,5 / 3,5%) whose followers all have ONE dot-thousands group "
-        "(1.234, 12.345, 123.456)",
-        ((f, text("Username;Followers;Avg views;Engagement rate\n"
-                  "dt_1;1.234;12,5;3,5%\ndt_2;12.345;7,25;2,5%\ndt_3;123.456;1,5;1,25%\n")),),
-        (Expect(f, 3, enriched=3,
-                values={2: {"followers": 1234, "avg_views": 12.5, "engagement_rate": 0.035},
-                        3: {"followers": 12_345}, 4: {"followers": 123_456}},
-                csv=CsvDialect(delimiter=";")),),
-    ))
+    add(
+        Case(
+            "decimal_comma_dot_thousands",
+            "decimal-comma file (12,5 / 3,5%) whose followers all have ONE dot-thousands group "
+            "(1.234, 12.345, 123.456)",
+            (
+                (
+                    f,
+                    text(
+                        "Username;Followers;Avg views;Engagement rate\n"
+                        "dt_1;1.234;12,5;3,5%\ndt_2;12.345;7,25;2,5%\ndt_3;123.456;1,5;1,25%\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    3,
+                    enriched=3,
+                    values={
+                        2: {"followers": 1234, "avg_views": 12.5, "engagement_rate": 0.035},
+                        3: {"followers": 12_345},
+                        4: {"followers": 123_456},
+                    },
+                    csv=CsvDialect(delimiter=";"),
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_tabs.tsv"
-    add(Case(
-        "tab_delimited", "tab-delimited .tsv with a comma inside a name and in a number",
-        ((f, text("handle\tdisplay name\tfollowers\tavg views\n"
-                  "tab_1\tTab, One\t1,234\t5.5\ntab_2\tTab Two\t200\tx\n")),),
-        (Expect(f, 2, quarantined=rows({3: "unparseable_number"}), enriched=1,
-                values={2: {"display_name": "Tab, One", "followers": 1234, "avg_views": 5.5}},
-                csv=CsvDialect(delimiter="\t")),),
-    ))
+    add(
+        Case(
+            "tab_delimited",
+            "tab-delimited .tsv with a comma inside a name and in a number",
+            (
+                (
+                    f,
+                    text(
+                        "handle\tdisplay name\tfollowers\tavg views\n"
+                        "tab_1\tTab, One\t1,234\t5.5\ntab_2\tTab Two\t200\tx\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows({3: "unparseable_number"}),
+                    enriched=1,
+                    values={2: {"display_name": "Tab, One", "followers": 1234, "avg_views": 5.5}},
+                    csv=CsvDialect(delimiter="\t"),
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_crlf.csv"
-    add(Case(
-        "crlf_line_ends",
-        "CRLF line ends and a quoted name spanning two lines (one record, two lines)",
-        ((f, text('handle,display_name,followers\r\ncrlf_1,"Line one\r\nLine two",100\r\n'
-                  "crlf_2,Two,200\r\ncrlf_3,Three,x\r\n")),),
-        (Expect(f, 3, quarantined=rows({4: "unparseable_number"}), enriched=2,
-                values={2: {"display_name": "Line one\r\nLine two", "followers": 100},
-                        3: {"handle": "crlf_2", "display_name": "Two", "followers": 200}},
-                csv=UTF8),),
-    ))
+    add(
+        Case(
+            "crlf_line_ends",
+            "CRLF line ends and a quoted name spanning two lines (one record, two lines)",
+            (
+                (
+                    f,
+                    text(
+                        'handle,display_name,followers\r\ncrlf_1,"Line one\r\nLine two",100\r\n'
+                        "crlf_2,Two,200\r\ncrlf_3,Three,x\r\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows({4: "unparseable_number"}),
+                    enriched=2,
+                    values={
+                        2: {"display_name": "Line one\r\nLine two", "followers": 100},
+                        3: {"handle": "crlf_2", "display_name": "Two", "followers": 200},
+                    },
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_cr_only.csv"
-    add(Case(
-        "cr_only_line_ends", "old-Mac CR-only line ends (Excel 'CSV (Macintosh)')",
-        ((f, text("handle,followers\rcro_1,5\rcro_2,x\r")),),
-        (Expect(f, 2, quarantined=rows({3: "unparseable_number"}), enriched=1,
-                values={2: {"handle": "cro_1", "followers": 5}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "cr_only_line_ends",
+            "old-Mac CR-only line ends (Excel 'CSV (Macintosh)')",
+            ((f, text("handle,followers\rcro_1,5\rcro_2,x\r")),),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows({3: "unparseable_number"}),
+                    enriched=1,
+                    values={2: {"handle": "cro_1", "followers": 5}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_stray_cr.csv"
-    add(Case(
-        "stray_cr_inside_row",
-        "a bare CR inside an unquoted row ('scr_1,Bob<CR>,100'): a record break for Excel and "
-        "for csv, so rows 2 and 3 are both incomplete",
-        ((f, text("handle,display_name,followers\nscr_1,Bob\r,100\nscr_2,Ann,200\n")),),
-        (Expect(f, 3, quarantined=rows({2: "missing_followers",
-                                        3: ("missing_handle", "missing_handle_norm",
-                                            "missing_followers")}),
-                enriched=1, values={4: {"handle": "scr_2", "followers": 200}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "stray_cr_inside_row",
+            "a bare CR inside an unquoted row ('scr_1,Bob<CR>,100'): a record break for Excel and "
+            "for csv, so rows 2 and 3 are both incomplete",
+            ((f, text("handle,display_name,followers\nscr_1,Bob\r,100\nscr_2,Ann,200\n")),),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows(
+                        {
+                            2: "missing_followers",
+                            3: ("missing_handle", "missing_handle_norm", "missing_followers"),
+                        }
+                    ),
+                    enriched=1,
+                    values={4: {"handle": "scr_2", "followers": 200}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_nul.csv"
-    add(Case(
-        "nul_bytes", "NUL bytes inside a handle and inside numbers: dropped",
-        ((f, raw(b"handle,followers\nnul\x00_1,1\x0000\nnul_2,2\x0000\nnul_3,x\x00\n")),),
-        (Expect(f, 3, quarantined=rows({4: "unparseable_number"}), enriched=2,
-                values={2: {"handle": "nul_1", "followers": 100}, 3: {"followers": 200}},
-                csv=UTF8),),
-    ))
+    add(
+        Case(
+            "nul_bytes",
+            "NUL bytes inside a handle and inside numbers: dropped",
+            ((f, raw(b"handle,followers\nnul\x00_1,1\x0000\nnul_2,2\x0000\nnul_3,x\x00\n")),),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows({4: "unparseable_number"}),
+                    enriched=2,
+                    values={2: {"handle": "nul_1", "followers": 100}, 3: {"followers": 200}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     # ---- empty and structurally broken files ----------------------------------------
     f = f"{MONTH}_empty.csv"
-    add(Case(
-        "empty_file", "0 bytes",
-        ((f, raw(b"")),),
-        (Expect(f, 0, file_reason="empty_file", platform=None, snapshot_date=None, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "empty_file",
+            "0 bytes",
+            ((f, raw(b"")),),
+            (Expect(f, 0, file_reason="empty_file", platform=None, snapshot_date=None, csv=UTF8),),
+        )
+    )
 
     f = f"{MONTH}_header_only.csv"
-    add(Case(
-        "header_only", "a header and no data: read fine, nothing enriched or quarantined",
-        ((f, text("handle,followers\n")),),
-        (Expect(f, 0, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "header_only",
+            "a header and no data: read fine, nothing enriched or quarantined",
+            ((f, text("handle,followers\n")),),
+            (Expect(f, 0, csv=UTF8),),
+        )
+    )
 
     f = f"{MONTH}_blank_lines.csv"
-    add(Case(
-        "only_blank_lines", "nothing but empty and whitespace-only lines",
-        ((f, text("\n\r\n   \n\t\n\n")),),
-        (Expect(f, 0, file_reason="empty_file", platform=None, snapshot_date=None, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "only_blank_lines",
+            "nothing but empty and whitespace-only lines",
+            ((f, text("\n\r\n   \n\t\n\n")),),
+            (Expect(f, 0, file_reason="empty_file", platform=None, snapshot_date=None, csv=UTF8),),
+        )
+    )
 
     f = f"{MONTH}_blank_between.csv"
-    add(Case(
-        "blank_lines_between_rows",
-        "empty lines and an all-empty-cells line between rows: skipped, numbering kept",
-        ((f, text("handle,followers\nbl_1,100\n\n\nbl_2,200\n,\nbl_3,x\n")),),
-        (Expect(f, 3, quarantined=rows({7: "unparseable_number"}), enriched=2,
-                values={2: {"handle": "bl_1"}, 5: {"handle": "bl_2", "followers": 200}},
-                csv=UTF8),),
-    ))
+    add(
+        Case(
+            "blank_lines_between_rows",
+            "empty lines and an all-empty-cells line between rows: skipped, numbering kept",
+            ((f, text("handle,followers\nbl_1,100\n\n\nbl_2,200\n,\nbl_3,x\n")),),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows({7: "unparseable_number"}),
+                    enriched=2,
+                    values={2: {"handle": "bl_1"}, 5: {"handle": "bl_2", "followers": 200}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_leading_blank.csv"
-    add(Case(
-        "leading_blank_line", "an empty line before the header: the file is refused (no_header)",
-        ((f, text("\nhandle,followers\nlb_1,5\n")),),
-        (Expect(f, 0, file_reason="no_header", platform=None, snapshot_date=None,
-                csv=CsvDialect(preamble=1), csv_records=1),),
-    ))
+    add(
+        Case(
+            "leading_blank_line",
+            "an empty line before the header: the file is refused (no_header)",
+            ((f, text("\nhandle,followers\nlb_1,5\n")),),
+            (
+                Expect(
+                    f,
+                    0,
+                    file_reason="no_header",
+                    platform=None,
+                    snapshot_date=None,
+                    csv=CsvDialect(preamble=1),
+                    csv_records=1,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_truncated.csv"
-    add(Case(
-        "truncated_last_line", "download cut off inside the last record (no newline, fields lost)",
-        ((f, text("handle,display_name,followers,avg_views\ntr_1,Ann,100,5\ntr_2,Carol Tr")),),
-        (Expect(f, 2, quarantined=rows({3: "missing_followers"}), enriched=1, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "truncated_last_line",
+            "download cut off inside the last record (no newline, fields lost)",
+            ((f, text("handle,display_name,followers,avg_views\ntr_1,Ann,100,5\ntr_2,Carol Tr")),),
+            (Expect(f, 2, quarantined=rows({3: "missing_followers"}), enriched=1, csv=UTF8),),
+        )
+    )
 
     f = f"{MONTH}_unterminated.csv"
     after = "".join(f"uq_{n},Name {n},{n}00\n" for n in range(4, 24))  # 20 more creators
-    add(Case(
-        "unterminated_quote",
-        "a quote opened in row 3 and never closed, 20 creators after it: the file cannot be "
-        "split reliably, so it is refused whole (a lenient read would bury the 20 in one cell)",
-        ((f, text('handle,display_name,followers\nuq_1,"Ann",100\nuq_2,"Bob,200\n' + after)),),
-        (Expect(f, 0, file_reason="unreadable_csv", platform=None, snapshot_date=None,
-                csv=UTF8, csv_records=2),),
-    ))
+    add(
+        Case(
+            "unterminated_quote",
+            "a quote opened in row 3 and never closed, 20 creators after it: the file cannot be "
+            "split reliably, so it is refused whole (a lenient read would bury the 20 in one cell)",
+            ((f, text('handle,display_name,followers\nuq_1,"Ann",100\nuq_2,"Bob,200\n' + after)),),
+            (
+                Expect(
+                    f,
+                    0,
+                    file_reason="unreadable_csv",
+                    platform=None,
+                    snapshot_date=None,
+                    csv=UTF8,
+                    csv_records=2,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_ragged.csv"
-    add(Case(
-        "ragged_rows",
-        "more fields than headers (an unquoted comma; 13 fields), trailing empty fields, "
-        "a short row",
-        ((f, text("handle,display_name,followers\nrg_1,Ann,100\nrg_2,Smith, Jr.,200\n"
-                  "rg_3,Bea,300,,\nrg_4,Bob\nrg_5,a,1,2,3,4,5,6,7,8,9,10,11\n")),),
-        (Expect(f, 5, quarantined=rows({3: "too_many_fields", 5: "missing_followers",
-                                        6: "too_many_fields"}),
-                enriched=2, values={4: {"handle": "rg_3", "followers": 300}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "ragged_rows",
+            "more fields than headers (an unquoted comma; 13 fields), trailing empty fields, "
+            "a short row",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\nrg_1,Ann,100\nrg_2,Smith, Jr.,200\n"
+                        "rg_3,Bea,300,,\nrg_4,Bob\nrg_5,a,1,2,3,4,5,6,7,8,9,10,11\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    5,
+                    quarantined=rows(
+                        {3: "too_many_fields", 5: "missing_followers", 6: "too_many_fields"}
+                    ),
+                    enriched=2,
+                    values={4: {"handle": "rg_3", "followers": 300}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     # ---- headers --------------------------------------------------------------------
     f = f"{MONTH}_no_followers.csv"
-    add(Case(
-        "missing_followers_column", "no followers column at all",
-        ((f, text("handle,display_name,avg views\nnf_1,A,5\nnf_2,B,6\n")),),
-        (Expect(f, 2, file_reason="no_followers_column", csv=UTF8),),
-    ))
+    add(
+        Case(
+            "missing_followers_column",
+            "no followers column at all",
+            ((f, text("handle,display_name,avg views\nnf_1,A,5\nnf_2,B,6\n")),),
+            (Expect(f, 2, file_reason="no_followers_column", csv=UTF8),),
+        )
+    )
 
     f = f"{MONTH}_renamed.csv"
-    add(Case(
-        "extra_and_renamed_columns",
-        "Rank (ignored), Username, Creator full name, Fans Count, Views (Avg.), an unknown "
-        "extra column, Audience Country",
-        ((f, text("Rank,Username,Creator full name,Fans Count,Views (Avg.),Favourite colour,"
-                  "Audience Country\n1,ren_1,Ren One,12.3K,1.1K,blue,Germany\n"
-                  "2,ren_2,Ren Two,500,,red,Côte d'Ivoire\n")),),
-        (Expect(f, 2, enriched=2,
-                values={2: {"handle": "ren_1", "display_name": "Ren One", "followers": 12_300,
-                            "avg_views": 1100.0, "country": "DE"},
-                        3: {"followers": 500, "avg_views": None, "country": "CI"}},
-                mapping={"handle": "Username", "display_name": "Creator full name",
-                         "followers": "Fans Count", "avg_views": "Views (Avg.)",
-                         "country": "Audience Country"},
-                unmapped=("Favourite colour",), csv=UTF8),),
-    ))
+    add(
+        Case(
+            "extra_and_renamed_columns",
+            "Rank (ignored), Username, Creator full name, Fans Count, Views (Avg.), an unknown "
+            "extra column, Audience Country",
+            (
+                (
+                    f,
+                    text(
+                        "Rank,Username,Creator full name,Fans Count,Views (Avg.),Favourite colour,"
+                        "Audience Country\n1,ren_1,Ren One,12.3K,1.1K,blue,Germany\n"
+                        "2,ren_2,Ren Two,500,,red,Côte d'Ivoire\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    enriched=2,
+                    values={
+                        2: {
+                            "handle": "ren_1",
+                            "display_name": "Ren One",
+                            "followers": 12_300,
+                            "avg_views": 1100.0,
+                            "country": "DE",
+                        },
+                        3: {"followers": 500, "avg_views": None, "country": "CI"},
+                    },
+                    mapping={
+                        "handle": "Username",
+                        "display_name": "Creator full name",
+                        "followers": "Fans Count",
+                        "avg_views": "Views (Avg.)",
+                        "country": "Audience Country",
+                    },
+                    unmapped=("Favourite colour",),
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_dup_headers.csv"
-    add(Case(
-        "duplicated_headers",
-        "Followers and Avg. Views each twice: a formatted copy and a (more exact) numeric copy",
-        ((f, text("Handle,Followers,Followers,Avg. Views,Avg. Views\n"
-                  "dh_1,1.2M,1234567,5K,5123\ndh_2,3.4K,3456,7,7\n")),),
-        (Expect(f, 2, enriched=2,
-                values={2: {"followers": 1_234_567, "avg_views": 5123.0},
-                        3: {"followers": 3456, "avg_views": 7.0}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "duplicated_headers",
+            "Followers and Avg. Views each twice: a formatted copy and a (more exact) numeric copy",
+            (
+                (
+                    f,
+                    text(
+                        "Handle,Followers,Followers,Avg. Views,Avg. Views\n"
+                        "dh_1,1.2M,1234567,5K,5123\ndh_2,3.4K,3456,7,7\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    enriched=2,
+                    values={
+                        2: {"followers": 1_234_567, "avg_views": 5123.0},
+                        3: {"followers": 3456, "avg_views": 7.0},
+                    },
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     # ---- duplicates and identity ----------------------------------------------------
     f = f"{MONTH}_dup_rows.csv"
-    add(Case(
-        "duplicate_rows", "the same row three times (rows 2, 3 and 5)",
-        ((f, text("handle,display_name,followers\ndr_1,Dup,100\ndr_1,Dup,100\ndr_2,Other,200\n"
-                  "dr_1,Dup,100\n")),),
-        (Expect(f, 4, enriched=2, duplicates=2, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "duplicate_rows",
+            "the same row three times (rows 2, 3 and 5)",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\ndr_1,Dup,100\ndr_1,Dup,100\ndr_2,Other,200\n"
+                        "dr_1,Dup,100\n"
+                    ),
+                ),
+            ),
+            (Expect(f, 4, enriched=2, duplicates=2, csv=UTF8),),
+        )
+    )
 
     f = f"{MONTH}_conflict.csv"
-    add(Case(
-        "conflicting_values",
-        "the same handle with other followers in row 3, then an exact repeat of row 2",
-        ((f, text("handle,display_name,followers\ncf_1,Conf,100\ncf_1,Conf,999\ncf_1,Conf,100\n"
-                  "cf_2,Other,5\n")),),
-        (Expect(f, 4, quarantined=rows({3: "duplicate_conflict"}), enriched=2, duplicates=1,
-                values={2: {"followers": 100}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "conflicting_values",
+            "the same handle with other followers in row 3, then an exact repeat of row 2",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\ncf_1,Conf,100\ncf_1,Conf,999\ncf_1,Conf,100\n"
+                        "cf_2,Other,5\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    4,
+                    quarantined=rows({3: "duplicate_conflict"}),
+                    enriched=2,
+                    duplicates=1,
+                    values={2: {"followers": 100}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_nfc_nfd.csv"
-    add(Case(
-        "nfc_nfd_handle", "the same handle in NFC and in NFD, same values: one creator",
-        ((f, text(f"handle,display_name,followers\n{nfc('josé_nf')},Jose,100\n"
-                  f"{nfd('josé_nf')},Jose,100\n")),),
-        (Expect(f, 2, enriched=1, duplicates=1, values={2: {"handle_norm": nfc("josé_nf")}},
-                csv=UTF8),),
-    ))
+    add(
+        Case(
+            "nfc_nfd_handle",
+            "the same handle in NFC and in NFD, same values: one creator",
+            (
+                (
+                    f,
+                    text(
+                        f"handle,display_name,followers\n{nfc('josé_nf')},Jose,100\n"
+                        f"{nfd('josé_nf')},Jose,100\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    enriched=1,
+                    duplicates=1,
+                    values={2: {"handle_norm": nfc("josé_nf")}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_nfd_names.csv"
-    add(Case(
-        "nfc_nfd_display_name",
-        "one creator twice, handle and display name once NFC once NFD (a Mac and a Windows "
-        "copy of one export)",
-        ((f, text(f"handle,display_name,followers\n{nfc('josé_nd')},{nfc('José Ñúñez')},100\n"
-                  f"{nfd('josé_nd')},{nfd('José Ñúñez')},100\n")),),
-        (Expect(f, 2, enriched=1, duplicates=1, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "nfc_nfd_display_name",
+            "one creator twice, handle and display name once NFC once NFD (a Mac and a Windows "
+            "copy of one export)",
+            (
+                (
+                    f,
+                    text(
+                        f"handle,display_name,followers\n{nfc('josé_nd')},{nfc('José Ñúñez')},100\n"
+                        f"{nfd('josé_nd')},{nfd('José Ñúñez')},100\n"
+                    ),
+                ),
+            ),
+            (Expect(f, 2, enriched=1, duplicates=1, csv=UTF8),),
+        )
+    )
 
     f = f"{MONTH}_at_handles.csv"
-    add(Case(
-        "at_handle_vs_plain",
-        "'@ana_at', 'ana_at', ' ANA_AT ' with equal values (one creator); '@bea_at' with "
-        "other values than 'bea_at'",
-        ((f, text("handle,followers\n@ana_at,5\nana_at,5\n ANA_AT ,5\nbea_at,5\n@bea_at,6\n")),),
-        (Expect(f, 5, quarantined=rows({6: "duplicate_conflict"}), enriched=2, duplicates=2,
-                values={2: {"handle": "@ana_at", "handle_norm": "ana_at"}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "at_handle_vs_plain",
+            "'@ana_at', 'ana_at', ' ANA_AT ' with equal values (one creator); '@bea_at' with "
+            "other values than 'bea_at'",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers\n@ana_at,5\nana_at,5\n ANA_AT ,5\nbea_at,5\n@bea_at,6\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    5,
+                    quarantined=rows({6: "duplicate_conflict"}),
+                    enriched=2,
+                    duplicates=2,
+                    values={2: {"handle": "@ana_at", "handle_norm": "ana_at"}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_twice.csv"
     body = "handle,followers\ntw_1,5\ntw_2,6\ntw_3,7\n"
-    add(Case(
-        "same_file_twice", "one file delivered twice (two folders): the 2nd copy is all duplicates",
-        ((f"twice/a/{f}", text(body)), (f"twice/b/{f}", text(body))),
-        (Expect(f, 3, enriched=3, csv=UTF8), Expect(f"b/{f}", 3, duplicates=3, csv=UTF8)),
-    ))
+    add(
+        Case(
+            "same_file_twice",
+            "one file delivered twice (two folders): the 2nd copy is all duplicates",
+            ((f"twice/a/{f}", text(body)), (f"twice/b/{f}", text(body))),
+            (Expect(f, 3, enriched=3, csv=UTF8), Expect(f"b/{f}", 3, duplicates=3, csv=UTF8)),
+        )
+    )
 
     # ---- numbers --------------------------------------------------------------------
     f = f"{MONTH}_negative.csv"
-    add(Case(
-        "negative_values", "negative followers, likes and views; '-0' followers is a valid 0",
-        ((f, text("handle,followers,avg likes,avg views\nneg_1,-5,1,1\nneg_2,100,-3,1\n"
-                  "neg_3,-0,0,0\nneg_4,100,1,-1.5\n")),),
-        (Expect(f, 4, quarantined=rows({2: "negative_value", 3: "negative_value",
-                                        5: "negative_value"}),
-                enriched=1, values={4: {"followers": 0}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "negative_values",
+            "negative followers, likes and views; '-0' followers is a valid 0",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers,avg likes,avg views\nneg_1,-5,1,1\nneg_2,100,-3,1\n"
+                        "neg_3,-0,0,0\nneg_4,100,1,-1.5\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    4,
+                    quarantined=rows(
+                        {2: "negative_value", 3: "negative_value", 5: "negative_value"}
+                    ),
+                    enriched=1,
+                    values={4: {"followers": 0}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_overflow.csv"
-    add(Case(
-        "overflowing_followers",
-        "99999999999999999999999 followers, 2e10 and 20B (all out_of_range: well-formed numbers "
-        "beyond any audience), exactly 10,000,000,000 (the limit: valid)",
-        ((f, text("handle,followers\novf_1,99999999999999999999999\novf_2,20000000000\n"
-                  "ovf_3,10000000000\novf_4,20B\n")),),
-        (Expect(f, 4, quarantined=rows({2: "out_of_range", 3: "out_of_range",
-                                        5: "out_of_range"}),
-                enriched=1, values={4: {"followers": 10_000_000_000}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "overflowing_followers",
+            "99999999999999999999999 followers, 2e10 and 20B "
+            "(all out_of_range: well-formed numbers "
+            "beyond any audience), exactly 10,000,000,000 (the limit: valid)",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers\novf_1,99999999999999999999999\novf_2,20000000000\n"
+                        "ovf_3,10000000000\novf_4,20B\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    4,
+                    quarantined=rows({2: "out_of_range", 3: "out_of_range", 5: "out_of_range"}),
+                    enriched=1,
+                    values={4: {"followers": 10_000_000_000}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_overflow_views.csv"
-    add(Case(
-        "overflowing_avg_views", "99999999999999999999999 average views",
-        ((f, text("handle,followers,avg views\nova_1,100,99999999999999999999999\n"
-                  "ova_2,100,5\n")),),
-        (Expect(f, 2, quarantined=rows({2: OneOf("out_of_range", "unparseable_number")}),
-                enriched=1, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "overflowing_avg_views",
+            "99999999999999999999999 average views",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers,avg views\nova_1,100,99999999999999999999999\n"
+                        "ova_2,100,5\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows({2: OneOf("out_of_range", "unparseable_number")}),
+                    enriched=1,
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_nan_inf.csv"
-    add(Case(
-        "nan_and_inf", "NaN, inf, -inf, Infinity and nan% in numeric columns",
-        ((f, text("handle,followers,avg views,engagement rate\nnan_1,NaN,1,1%\nnan_2,inf,1,1%\n"
-                  "nan_3,100,-inf,1%\nnan_4,100,1,nan%\nnan_5,Infinity,1,1%\n"
-                  "nan_6,100,1,1%\n")),),
-        (Expect(f, 6, quarantined=rows({r: "unparseable_number" for r in (2, 3, 4, 5, 6)}),
-                enriched=1, values={7: {"followers": 100, "engagement_rate": 0.01}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "nan_and_inf",
+            "NaN, inf, -inf, Infinity and nan% in numeric columns",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers,avg views,engagement rate\n"
+                        "nan_1,NaN,1,1%\nnan_2,inf,1,1%\n"
+                        "nan_3,100,-inf,1%\nnan_4,100,1,nan%\nnan_5,Infinity,1,1%\n"
+                        "nan_6,100,1,1%\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    6,
+                    quarantined=rows({r: "unparseable_number" for r in (2, 3, 4, 5, 6)}),
+                    enriched=1,
+                    values={7: {"followers": 100, "engagement_rate": 0.01}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_er_over.csv"
-    add(Case(
-        "engagement_rate_over_100pct",
-        "150% and a bare 250 (percentage points) are over 100%; 100% is the limit",
-        ((f, text("handle,followers,engagement rate\ner_1,1000,150%\ner_2,1000,100%\n"
-                  "er_3,1000,250\ner_4,1000,0.5%\n")),),
-        (Expect(f, 4, quarantined=rows({2: "engagement_rate_over_100pct",
-                                        4: "engagement_rate_over_100pct"}),
-                enriched=2, values={3: {"engagement_rate": 1.0}, 5: {"engagement_rate": 0.005}},
-                csv=UTF8),),
-    ))
+    add(
+        Case(
+            "engagement_rate_over_100pct",
+            "150% and a bare 250 (percentage points) are over 100%; 100% is the limit",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers,engagement rate\ner_1,1000,150%\ner_2,1000,100%\n"
+                        "er_3,1000,250\ner_4,1000,0.5%\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    4,
+                    quarantined=rows(
+                        {2: "engagement_rate_over_100pct", 4: "engagement_rate_over_100pct"}
+                    ),
+                    enriched=2,
+                    values={3: {"engagement_rate": 1.0}, 5: {"engagement_rate": 0.005}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_er_scale.csv"
-    add(Case(
-        "engagement_rate_mixed_scale",
-        "one engagement-rate column in percentage points: 3.4, 2.1 and 0.8 (= 0.8%)",
-        ((f, text("handle,followers,engagement rate\nms_1,1000,3.4\nms_2,1000,2.1\n"
-                  "ms_3,1000,0.8\n")),),
-        (Expect(f, 3, enriched=3,
-                values={2: {"engagement_rate": 0.034}, 3: {"engagement_rate": 0.021},
-                        4: {"engagement_rate": 0.008}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "engagement_rate_mixed_scale",
+            "one engagement-rate column in percentage points: 3.4, 2.1 and 0.8 (= 0.8%)",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers,engagement rate\nms_1,1000,3.4\nms_2,1000,2.1\n"
+                        "ms_3,1000,0.8\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    3,
+                    enriched=3,
+                    values={
+                        2: {"engagement_rate": 0.034},
+                        3: {"engagement_rate": 0.021},
+                        4: {"engagement_rate": 0.008},
+                    },
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_pct_followers.csv"
-    add(Case(
-        "percent_in_followers", "'12.5%' in the followers column",
-        ((f, text("handle,followers\npf_1,12.5%\npf_2,1.2K\n")),),
-        (Expect(f, 2, quarantined=rows({2: "unparseable_number"}), enriched=1,
-                values={3: {"followers": 1200}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "percent_in_followers",
+            "'12.5%' in the followers column",
+            ((f, text("handle,followers\npf_1,12.5%\npf_2,1.2K\n")),),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows({2: "unparseable_number"}),
+                    enriched=1,
+                    values={3: {"followers": 1200}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_row_10001.csv"
     lines = ["handle,followers,avg_views"]
     lines += [f"big10k_{n},{1000 + n},{n % 97}" for n in range(2, 12_002)]  # source rows 2..12001
     lines[10_000] = "big10k_10001,12x,5"  # lines[k] is source row k + 1
-    add(Case(
-        "bad_value_at_row_10001", "12,000 good rows but one: '12x' followers at source_row 10001",
-        ((f, text("\n".join(lines) + "\n")),),
-        (Expect(f, 12_000, quarantined=rows({10_001: "unparseable_number"}), enriched=11_999,
-                values={10_000: {"handle": "big10k_10000", "followers": 11_000},
-                        10_002: {"handle": "big10k_10002"}, 12_001: {"followers": 13_001}},
-                csv=UTF8),),
-    ))
+    add(
+        Case(
+            "bad_value_at_row_10001",
+            "12,000 good rows but one: '12x' followers at source_row 10001",
+            ((f, text("\n".join(lines) + "\n")),),
+            (
+                Expect(
+                    f,
+                    12_000,
+                    quarantined=rows({10_001: "unparseable_number"}),
+                    enriched=11_999,
+                    values={
+                        10_000: {"handle": "big10k_10000", "followers": 11_000},
+                        10_002: {"handle": "big10k_10002"},
+                        12_001: {"followers": 13_001},
+                    },
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_10mb_cell.csv"
     big = ("Very long bio. " * (10 * MIB // 15 + 1))[: 10 * MIB - 1] + "."  # no edge spaces
-    add(Case(
-        "ten_mb_cell", "a 10 MB display name in row 3",
-        ((f, text(f"handle,display_name,followers\nmb_1,Short,100\nmb_2,{big},200\n"
-                  "mb_3,Ann,abc\n")),),
-        (Expect(f, 3, quarantined=rows({4: "unparseable_number"}), enriched=2,
-                values={3: {"display_name": Length(10 * MIB), "followers": 200}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "ten_mb_cell",
+            "a 10 MB display name in row 3",
+            (
+                (
+                    f,
+                    text(
+                        f"handle,display_name,followers\nmb_1,Short,100\nmb_2,{big},200\n"
+                        "mb_3,Ann,abc\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows({4: "unparseable_number"}),
+                    enriched=2,
+                    values={3: {"display_name": Length(10 * MIB), "followers": 200}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     # ---- names ----------------------------------------------------------------------
     f = f"{MONTH}_formulas.csv"
-    add(Case(
-        "formula_like_cells",
-        "=HYPERLINK(...), +, -, @ and = leading names: kept verbatim (tables, not spreadsheets)",
-        ((f, text('handle,display_name,followers\n'
-                  'fx_1,"=HYPERLINK(""http://evil.example"",""click"")",100\n'
-                  "+fx_2,+SUM(A1:A9),200\n-fx_3,-2+3,300\n@fx_4,@cmd|' /C calc'!A0,400\n"
-                  "=fx_5,=1+1,500\n")),),
-        (Expect(f, 5, enriched=5,
-                values={2: {"display_name": '=HYPERLINK("http://evil.example","click")'},
-                        3: {"handle": "+fx_2", "handle_norm": "+fx_2",
-                            "display_name": "+SUM(A1:A9)"},
+    add(
+        Case(
+            "formula_like_cells",
+            "=HYPERLINK(...), +, -, @ and = leading names: "
+            "kept verbatim (tables, not spreadsheets)",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\n"
+                        'fx_1,"=HYPERLINK(""http://evil.example"",""click"")",100\n'
+                        "+fx_2,+SUM(A1:A9),200\n-fx_3,-2+3,300\n@fx_4,@cmd|' /C calc'!A0,400\n"
+                        "=fx_5,=1+1,500\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    5,
+                    enriched=5,
+                    values={
+                        2: {"display_name": '=HYPERLINK("http://evil.example","click")'},
+                        3: {
+                            "handle": "+fx_2",
+                            "handle_norm": "+fx_2",
+                            "display_name": "+SUM(A1:A9)",
+                        },
                         4: {"handle": "-fx_3", "display_name": "-2+3"},
-                        5: {"handle": "@fx_4", "handle_norm": "fx_4",
-                            "display_name": "@cmd|' /C calc'!A0"},
-                        6: {"handle": "=fx_5", "display_name": "=1+1"}}, csv=UTF8),),
-    ))
+                        5: {
+                            "handle": "@fx_4",
+                            "handle_norm": "fx_4",
+                            "display_name": "@cmd|' /C calc'!A0",
+                        },
+                        6: {"handle": "=fx_5", "display_name": "=1+1"},
+                    },
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_control_emoji.csv"
-    add(Case(
-        "control_chars_and_emoji",
-        "BEL/ESC/TAB in names and emoji handles are kept; '@' alone, blank and 'N/A' handles "
-        "are quarantined",
-        ((f, text('handle,display_name,followers\nctl_1,"Bell\x07 Esc\x1b[31m red\x1b[0m",100\n'
-                  "🔥ctl_2,🔥 Fire 👩‍👩‍👧 family,200\n@,At only,300\n   ,Blank,400\n"
-                  'N/A,Placeholder,500\nctl_7,"Tab\there",600\n')),),
-        (Expect(f, 6,
-                quarantined=rows({4: "empty_handle_norm",
-                                  5: ("missing_handle", "missing_handle_norm"),
-                                  6: ("missing_handle", "missing_handle_norm")}),
-                enriched=3,
-                values={2: {"display_name": "Bell\x07 Esc\x1b[31m red\x1b[0m"},
-                        3: {"handle": "🔥ctl_2", "handle_norm": "🔥ctl_2",
-                            "display_name": "🔥 Fire 👩‍👩‍👧 family"},
-                        7: {"display_name": "Tab\there"}}, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "control_chars_and_emoji",
+            "BEL/ESC/TAB in names and emoji handles are kept; '@' alone, blank and 'N/A' handles "
+            "are quarantined",
+            (
+                (
+                    f,
+                    text(
+                        "handle,display_name,followers\n"
+                        'ctl_1,"Bell\x07 Esc\x1b[31m red\x1b[0m",100\n'
+                        "🔥ctl_2,🔥 Fire 👩‍👩‍👧 family,200\n@,At only,300\n   ,Blank,400\n"
+                        'N/A,Placeholder,500\nctl_7,"Tab\there",600\n'
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    6,
+                    quarantined=rows(
+                        {
+                            4: "empty_handle_norm",
+                            5: ("missing_handle", "missing_handle_norm"),
+                            6: ("missing_handle", "missing_handle_norm"),
+                        }
+                    ),
+                    enriched=3,
+                    values={
+                        2: {"display_name": "Bell\x07 Esc\x1b[31m red\x1b[0m"},
+                        3: {
+                            "handle": "🔥ctl_2",
+                            "handle_norm": "🔥ctl_2",
+                            "display_name": "🔥 Fire 👩‍👩‍👧 family",
+                        },
+                        7: {"display_name": "Tab\there"},
+                    },
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_zero_width.csv"
-    add(Case(
-        "zero_width_handle", "a handle made only of zero-width spaces (U+200B)",
-        ((f, text("handle,followers\nzw_1,100\n\u200b\u200b,200\n")),),
-        (Expect(f, 2,
-                quarantined=rows({3: OneOf("empty_handle_norm",
-                                           {"missing_handle", "missing_handle_norm"},
-                                           {"empty_handle", "empty_handle_norm"})}),
-                enriched=1, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "zero_width_handle",
+            "a handle made only of zero-width spaces (U+200B)",
+            ((f, text("handle,followers\nzw_1,100\n\u200b\u200b,200\n")),),
+            (
+                Expect(
+                    f,
+                    2,
+                    quarantined=rows(
+                        {
+                            3: OneOf(
+                                "empty_handle_norm",
+                                {"missing_handle", "missing_handle_norm"},
+                                {"empty_handle", "empty_handle_norm"},
+                            )
+                        }
+                    ),
+                    enriched=1,
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     # ---- file names -----------------------------------------------------------------
     f = "tiktok mar 2025 (copy) ünïcødé café.csv"
-    add(Case(
-        "file_name_spaces_unicode", "spaces, parentheses and accented letters in the file name",
-        ((f, text("handle,followers\nfnu_1,5\nfnu_2,6\n")),),
-        (Expect(f, 2, enriched=2, values={2: {"snapshot_date": MARCH_1, "platform": "tiktok"}},
-                csv=UTF8),),
-    ))
+    add(
+        Case(
+            "file_name_spaces_unicode",
+            "spaces, parentheses and accented letters in the file name",
+            ((f, text("handle,followers\nfnu_1,5\nfnu_2,6\n")),),
+            (
+                Expect(
+                    f,
+                    2,
+                    enriched=2,
+                    values={2: {"snapshot_date": MARCH_1, "platform": "tiktok"}},
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = "tiktok..mar..2025..final.csv"
-    add(Case(
-        "file_name_double_dots", "'..' runs inside the file name",
-        ((f, text("handle,followers\nfdd_1,5\n")),),
-        (Expect(f, 1, enriched=1, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "file_name_double_dots",
+            "'..' runs inside the file name",
+            ((f, text("handle,followers\nfdd_1,5\n")),),
+            (Expect(f, 1, enriched=1, csv=UTF8),),
+        )
+    )
 
     f10k, fpart = f"{MONTH}_10k.csv", f"{MONTH}_2.csv"
-    add(Case(
-        "file_name_number_after_year",
-        "'tiktok_mar_2025_10k.csv' (top 10k) and 'tiktok_mar_2025_2.csv' (part 2): March 2025",
-        ((f10k, text("handle,followers\nfny_1,5\n")), (fpart, text("handle,followers\nfny_2,5\n"))),
-        (Expect(f10k, 1, enriched=1, values={2: {"snapshot_date": MARCH_1}}, csv=UTF8),
-         Expect(fpart, 1, enriched=1, values={2: {"snapshot_date": MARCH_1}}, csv=UTF8)),
-    ))
+    add(
+        Case(
+            "file_name_number_after_year",
+            "'tiktok_mar_2025_10k.csv' (top 10k) and 'tiktok_mar_2025_2.csv' (part 2): March 2025",
+            (
+                (f10k, text("handle,followers\nfny_1,5\n")),
+                (fpart, text("handle,followers\nfny_2,5\n")),
+            ),
+            (
+                Expect(f10k, 1, enriched=1, values={2: {"snapshot_date": MARCH_1}}, csv=UTF8),
+                Expect(fpart, 1, enriched=1, values={2: {"snapshot_date": MARCH_1}}, csv=UTF8),
+            ),
+        )
+    )
 
     f = "creators_mar_2025.csv"
-    add(Case(
-        "unknown_platform", "no platform in the file name and no platform column",
-        ((f, text("handle,followers\nup_1,5\nup_2,6\n")),),
-        (Expect(f, 2, file_reason="unknown_platform", platform=None, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "unknown_platform",
+            "no platform in the file name and no platform column",
+            ((f, text("handle,followers\nup_1,5\nup_2,6\n")),),
+            (Expect(f, 2, file_reason="unknown_platform", platform=None, csv=UTF8),),
+        )
+    )
 
     f = "tiktok_creators_export.csv"
-    add(Case(
-        "undated_file", "no date in the file name and no date column",
-        ((f, text("handle,followers\nud_1,5\nud_2,6\n")),),
-        (Expect(f, 2, file_reason="unknown_snapshot_date", snapshot_date=None, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "undated_file",
+            "no date in the file name and no date column",
+            ((f, text("handle,followers\nud_1,5\nud_2,6\n")),),
+            (Expect(f, 2, file_reason="unknown_snapshot_date", snapshot_date=None, csv=UTF8),),
+        )
+    )
 
     f = "creators_export.csv"
-    add(Case(
-        "no_platform_no_date", "neither platform nor date anywhere: both reasons joined by '+'",
-        ((f, text("handle,followers\nnpd_1,5\n")),),
-        (Expect(f, 1, file_reason="unknown_platform+unknown_snapshot_date", platform=None,
-                snapshot_date=None, csv=UTF8),),
-    ))
+    add(
+        Case(
+            "no_platform_no_date",
+            "neither platform nor date anywhere: both reasons joined by '+'",
+            ((f, text("handle,followers\nnpd_1,5\n")),),
+            (
+                Expect(
+                    f,
+                    1,
+                    file_reason="unknown_platform+unknown_snapshot_date",
+                    platform=None,
+                    snapshot_date=None,
+                    csv=UTF8,
+                ),
+            ),
+        )
+    )
 
     f = "creators_mar_2025_by_network.csv"
-    add(Case(
-        "platform_column", "a platform column: TikTok, IG, Twitter, 'myspace' and blank",
-        ((f, text("handle,followers,platform\npc_1,5,TikTok\npc_2,6,IG\npc_3,7,myspace\n"
-                  "pc_4,8,\npc_5,9,Twitter\n")),),
-        (Expect(f, 5, quarantined=rows({4: "unknown_platform", 5: "missing_platform"}),
-                enriched=3, platform=None, csv=UTF8,
-                values={2: {"platform": "tiktok"}, 3: {"platform": "instagram"},
-                        6: {"platform": "x"}}),),
-    ))
+    add(
+        Case(
+            "platform_column",
+            "a platform column: TikTok, IG, Twitter, 'myspace' and blank",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers,platform\npc_1,5,TikTok\npc_2,6,IG\npc_3,7,myspace\n"
+                        "pc_4,8,\npc_5,9,Twitter\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    5,
+                    quarantined=rows({4: "unknown_platform", 5: "missing_platform"}),
+                    enriched=3,
+                    platform=None,
+                    csv=UTF8,
+                    values={
+                        2: {"platform": "tiktok"},
+                        3: {"platform": "instagram"},
+                        6: {"platform": "x"},
+                    },
+                ),
+            ),
+        )
+    )
 
     f = "tiktok_creators_dated.csv"
-    add(Case(
-        "date_column", "a snapshot date column: ISO, slashes, dd.mm.yyyy, dd/mm/yyyy and blank",
-        ((f, text("handle,followers,snapshot date\ndc_1,5,2025-03-01\ndc_2,6,2025/03/02\n"
-                  "dc_3,7,01/03/2025\ndc_4,8,\ndc_5,9,31.03.2025\n")),),
-        (Expect(f, 5, quarantined=rows({4: "invalid_date", 5: "missing_snapshot_date"}),
-                enriched=3, snapshot_date=None, csv=UTF8,
-                values={2: {"snapshot_date": MARCH_1}, 3: {"snapshot_date": dt.date(2025, 3, 2)},
-                        6: {"snapshot_date": dt.date(2025, 3, 31)}}),),
-    ))
+    add(
+        Case(
+            "date_column",
+            "a snapshot date column: ISO, slashes, dd.mm.yyyy, dd/mm/yyyy and blank",
+            (
+                (
+                    f,
+                    text(
+                        "handle,followers,snapshot date\ndc_1,5,2025-03-01\ndc_2,6,2025/03/02\n"
+                        "dc_3,7,01/03/2025\ndc_4,8,\ndc_5,9,31.03.2025\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    5,
+                    quarantined=rows({4: "invalid_date", 5: "missing_snapshot_date"}),
+                    enriched=3,
+                    snapshot_date=None,
+                    csv=UTF8,
+                    values={
+                        2: {"snapshot_date": MARCH_1},
+                        3: {"snapshot_date": dt.date(2025, 3, 2)},
+                        6: {"snapshot_date": dt.date(2025, 3, 31)},
+                    },
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_export.csv.bak"
-    add(Case(
-        "unsupported_format", "a .bak file passed explicitly",
-        ((f, text("handle,followers\nbak_1,5\n")),),
-        (Expect(f, 0, file_reason="unsupported_format", platform=None, snapshot_date=None),),
-    ))
+    add(
+        Case(
+            "unsupported_format",
+            "a .bak file passed explicitly",
+            ((f, text("handle,followers\nbak_1,5\n")),),
+            (Expect(f, 0, file_reason="unsupported_format", platform=None, snapshot_date=None),),
+        )
+    )
 
     # ---- workbooks and JSON ---------------------------------------------------------
     f = f"{MONTH}_workbook.xlsx"
-    add(Case(
-        "xlsx_several_sheets",
-        "XLSX: two data sheets (numbers as numbers and as text), a notes sheet, an empty sheet",
-        ((f, xlsx([
-            ("Top creators", [["Username", "Followers", "Engagement rate"],
-                              ["xl_1", 1_200_000, 0.035], ["xl_2", "1.2M", "4%"],
-                              ["xl_3", -4, None]]),
-            ("More", [["handle", "subscribers"], ["xl_4", 10], ["xl_5", "abc"]]),
-            ("Notes", [["Exported by tool X"], ["Do not edit"]]),
-            ("Empty", []),
-        ])),),
-        (Expect(f"{f}#Top creators", 3, quarantined=rows({4: "negative_value"}), enriched=2,
-                values={2: {"followers": 1_200_000, "engagement_rate": 0.035},
-                        3: {"followers": 1_200_000, "engagement_rate": 0.04}}),
-         Expect(f"{f}#More", 2, quarantined=rows({3: "unparseable_number"}), enriched=1,
-                values={2: {"handle": "xl_4", "followers": 10}}),
-         Expect(f"{f}#Notes", 1, file_reason="no_handle_column+no_followers_column")),
-    ))
+    add(
+        Case(
+            "xlsx_several_sheets",
+            "XLSX: two data sheets (numbers as numbers and as text), a notes sheet, an empty sheet",
+            (
+                (
+                    f,
+                    xlsx(
+                        [
+                            (
+                                "Top creators",
+                                [
+                                    ["Username", "Followers", "Engagement rate"],
+                                    ["xl_1", 1_200_000, 0.035],
+                                    ["xl_2", "1.2M", "4%"],
+                                    ["xl_3", -4, None],
+                                ],
+                            ),
+                            ("More", [["handle", "subscribers"], ["xl_4", 10], ["xl_5", "abc"]]),
+                            ("Notes", [["Exported by tool X"], ["Do not edit"]]),
+                            ("Empty", []),
+                        ]
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f"{f}#Top creators",
+                    3,
+                    quarantined=rows({4: "negative_value"}),
+                    enriched=2,
+                    values={
+                        2: {"followers": 1_200_000, "engagement_rate": 0.035},
+                        3: {"followers": 1_200_000, "engagement_rate": 0.04},
+                    },
+                ),
+                Expect(
+                    f"{f}#More",
+                    2,
+                    quarantined=rows({3: "unparseable_number"}),
+                    enriched=1,
+                    values={2: {"handle": "xl_4", "followers": 10}},
+                ),
+                Expect(f"{f}#Notes", 1, file_reason="no_handle_column+no_followers_column"),
+            ),
+        )
+    )
 
     f = f"{MONTH}_blank_row.xlsx"
-    add(Case(
-        "xlsx_blank_row", "XLSX sheet with an empty row 3 between data rows",
-        ((f, xlsx([("Sheet1", [["handle", "followers"], ["xb_1", 10], [], ["xb_3", "abc"],
-                               ["xb_4", 30]])])),),
-        (Expect(f, 3, quarantined=rows({4: "unparseable_number"}), enriched=2,
-                values={2: {"handle": "xb_1"}, 5: {"handle": "xb_4", "followers": 30}}),),
-    ))
+    add(
+        Case(
+            "xlsx_blank_row",
+            "XLSX sheet with an empty row 3 between data rows",
+            (
+                (
+                    f,
+                    xlsx(
+                        [
+                            (
+                                "Sheet1",
+                                [
+                                    ["handle", "followers"],
+                                    ["xb_1", 10],
+                                    [],
+                                    ["xb_3", "abc"],
+                                    ["xb_4", 30],
+                                ],
+                            )
+                        ]
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    3,
+                    quarantined=rows({4: "unparseable_number"}),
+                    enriched=2,
+                    values={2: {"handle": "xb_1"}, 5: {"handle": "xb_4", "followers": 30}},
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_keys.json"
     doc = [
@@ -779,40 +1504,97 @@ def cases() -> list[Case]:
         {"handle": "js_6", "followers": True},
         {"handle": "js_7", "followers": None},
     ]
-    add(Case(
-        "json_missing_keys_string_numbers",
-        "JSON array: numbers as strings, missing keys, a nested object, a non-object, true, null",
-        ((f, text(json.dumps(doc, indent=1, ensure_ascii=False))),),
-        (Expect(f, 7, quarantined=rows({2: "missing_followers",
-                                        3: ("missing_handle", "missing_handle_norm"),
-                                        5: "not_an_object", 6: "unparseable_number",
-                                        7: "missing_followers"}),
-                enriched=2, values={1: {"followers": 1234, "avg_views": 12_000.0},
-                                    4: {"followers": 1500, "country": "FR"}}),),
-    ))
+    add(
+        Case(
+            "json_missing_keys_string_numbers",
+            "JSON array: numbers as strings, missing keys, a nested object, a non-object, "
+            "true, null",
+            ((f, text(json.dumps(doc, indent=1, ensure_ascii=False))),),
+            (
+                Expect(
+                    f,
+                    7,
+                    quarantined=rows(
+                        {
+                            2: "missing_followers",
+                            3: ("missing_handle", "missing_handle_norm"),
+                            5: "not_an_object",
+                            6: "unparseable_number",
+                            7: "missing_followers",
+                        }
+                    ),
+                    enriched=2,
+                    values={
+                        1: {"followers": 1234, "avg_views": 12_000.0},
+                        4: {"followers": 1500, "country": "FR"},
+                    },
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_lines.ndjson"
-    add(Case(
-        "ndjson_malformed_line",
-        "NDJSON: a malformed line 2, a blank line 3, a number as a string, an array on line 5",
-        ((f, text('{"handle":"nd_1","followers":5}\n{"handle":"nd_2","followers":6\n\n'
-                  '{"handle":"nd_4","followers":"7"}\n[1,2]\n')),),
-        (Expect(f, 4, quarantined=rows({2: "malformed_json", 5: "not_an_object"}), enriched=2,
-                values={1: {"followers": 5}, 4: {"followers": 7}}),),
-    ))
+    add(
+        Case(
+            "ndjson_malformed_line",
+            "NDJSON: a malformed line 2, a blank line 3, a number as a string, an array on line 5",
+            (
+                (
+                    f,
+                    text(
+                        '{"handle":"nd_1","followers":5}\n{"handle":"nd_2","followers":6\n\n'
+                        '{"handle":"nd_4","followers":"7"}\n[1,2]\n'
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    4,
+                    quarantined=rows({2: "malformed_json", 5: "not_an_object"}),
+                    enriched=2,
+                    values={1: {"followers": 5}, 4: {"followers": 7}},
+                ),
+            ),
+        )
+    )
 
     f = f"{MONTH}_separators.ndjson"
-    add(Case(
-        "ndjson_unicode_line_separator",
-        "NDJSON whose display name holds U+2028 and U+0085 raw (valid JSON; json.dumps with "
-        "ensure_ascii=False writes them so)",
-        ((f, text(json.dumps({"handle": "ls_1", "display_name": "Line\u2028Sep", "followers": 5},
-                             ensure_ascii=False) + "\n"
-                  + json.dumps({"handle": "ls_2", "display_name": "Next\u0085Line", "followers": 6},
-                               ensure_ascii=False) + "\n")),),
-        (Expect(f, 2, enriched=2, values={1: {"display_name": "Line\u2028Sep"},
-                                          2: {"display_name": "Next\u0085Line"}}),),
-    ))
+    add(
+        Case(
+            "ndjson_unicode_line_separator",
+            "NDJSON whose display name holds U+2028 and U+0085 raw (valid JSON; json.dumps with "
+            "ensure_ascii=False writes them so)",
+            (
+                (
+                    f,
+                    text(
+                        json.dumps(
+                            {"handle": "ls_1", "display_name": "Line\u2028Sep", "followers": 5},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                        + json.dumps(
+                            {"handle": "ls_2", "display_name": "Next\u0085Line", "followers": 6},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f,
+                    2,
+                    enriched=2,
+                    values={
+                        1: {"display_name": "Line\u2028Sep"},
+                        2: {"display_name": "Next\u0085Line"},
+                    },
+                ),
+            ),
+        )
+    )
 
     names = [x.name for x in c]
     assert len(names) == len(set(names)), "case names must be unique"
