@@ -62,16 +62,29 @@ def explain_failure(err: BaseException) -> str:
     if any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EFBIG) for e in chain) or any(
         s in text for s in ("No space left", "File too large", "os error 28", "os error 27")
     ):
-        return f"the disk is full or a file-size limit was hit while writing ({type(err).__name__}: {str(err).splitlines()[0][:300]})"
-    api_words = ("Failed to reach API", "ConnectError", "Connection refused", "RemoteProtocolError",
-                 "ReadError", "Server disconnected", "PrefectHTTPStatusError")
+        first = str(err).splitlines()[0][:300] if str(err) else ""
+        return (
+            "the disk is full or a file-size limit was hit while writing "
+            f"({type(err).__name__}: {first})"
+        )
+    api_words = (
+        "Failed to reach API",
+        "ConnectError",
+        "Connection refused",
+        "RemoteProtocolError",
+        "ReadError",
+        "Server disconnected",
+        "PrefectHTTPStatusError",
+    )
     if any(w in text or w in type(e).__name__ for e in chain for w in api_words):
         import os
 
         url = os.environ.get("PREFECT_API_URL", "the embedded Prefect server")
-        return (f"the Prefect API at {url} is unreachable ({type(err).__name__}: "
-                f"{str(err).splitlines()[0][:200]}); start it again, or unset PREFECT_API_URL to "
-                "use the embedded one")
+        return (
+            f"the Prefect API at {url} is unreachable ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}); start it again, or unset PREFECT_API_URL to "
+            "use the embedded one"
+        )
     return f"{type(err).__name__}: {str(err).splitlines()[0][:500] if str(err) else ''}"
 
 
@@ -86,7 +99,11 @@ def prefect_api_problem() -> str | None:
 
     with get_client(sync_client=True) as client:
         error = client.api_healthcheck()
-    return None if error is None else f"the Prefect API at {url} became unreachable during the run ({error})"
+    return (
+        None
+        if error is None
+        else f"the Prefect API at {url} became unreachable during the run ({error})"
+    )
 
 
 @app.callback()
@@ -257,7 +274,9 @@ def enrich(
         )
         raise typer.Exit(4) from None
     if manifest.get("nothing_to_do"):
-        err_console.print(f"usage error: no export files found in {', '.join(params.inputs)}", markup=False)
+        err_console.print(
+            f"usage error: no export files found in {', '.join(params.inputs)}", markup=False
+        )
         raise typer.Exit(2)
     wall = time.perf_counter() - before_flow
     api_problem = prefect_api_problem()

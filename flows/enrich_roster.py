@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flows import publish as pub
 from flows.catalog import refresh_catalog
-from flows.dictionary import write_data_dictionary
 from flows.config import load_rate_card
+from flows.dictionary import write_data_dictionary
 from flows.pipeline import (
     FileOutcome,
     RosterBuild,
@@ -54,7 +54,9 @@ class EnrichParams(BaseModel):
         False, description="write emails/phones to a separate `contacts` table (never to BI tables)"
     )
     max_file_mb: int = Field(
-        2048, ge=1, description="largest input file accepted, MiB (memory bound, see RELIABILITY.md)"
+        2048,
+        ge=1,
+        description="largest input file accepted, MiB (memory bound, see RELIABILITY.md)",
     )
     task_runner: Literal["thread", "dask"] = Field(
         "thread", description="thread: one machine; dask: a dask.distributed cluster"
@@ -400,7 +402,10 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
         # a nightly run on an empty landing folder has nothing to do: that is not a failure
         logger.warning("no export files found in %s", ", ".join(params.inputs))
         return {
-            "run_id": run_id, "files": [], "skipped_files": [], "nothing_to_do": True,
+            "run_id": run_id,
+            "files": [],
+            "skipped_files": [],
+            "nothing_to_do": True,
             "params": params.model_dump(mode="json"),
             "timings_seconds": {"flow_total": round(time.perf_counter() - flow_started, 3)},
         }

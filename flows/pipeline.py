@@ -154,9 +154,10 @@ def ingest_file(
         if size > options.max_file_bytes:
             raise FileRejected(
                 "file_too_large",
-                f"{label} is {size / 2**20:,.0f} MiB, over the {options.max_file_bytes / 2**20:,.0f} MiB "
-                "limit that keeps a run inside this machine's memory (peak is about 8x the file "
-                "size); split the export, or raise the limit with --max-file-mb on a bigger machine",
+                f"{label} is {size / 2**20:,.0f} MiB, over the "
+                f"{options.max_file_bytes / 2**20:,.0f} MiB limit that keeps a run inside "
+                "this machine's memory (peak is about 8x the file size); split the export, "
+                "or raise the limit with --max-file-mb on a bigger machine",
             )
         sheets = read_export(path, label)
     except FileRejected as rej:
@@ -248,7 +249,8 @@ def _ingest_sheet(
         problems.append(
             (
                 "unknown_snapshot_date",
-                f"{sheet.label}: cannot tell which date the export describes: no date column and no "
+                f"{sheet.label}: cannot tell which date the export describes: "
+                "no date column and no "
                 "date in the file name; pass --snapshot-date YYYY-MM-DD or rename the file like "
                 "tiktok_dec_2022.csv",
             )

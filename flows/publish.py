@@ -62,7 +62,8 @@ def exclusive_lock(out: Path, run_id: str, wait_seconds: float = 0.0) -> Iterato
         fh.seek(0)
         fh.truncate()
         fh.write(
-            f"run {run_id} (pid {os.getpid()}, started {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ})"
+            f"run {run_id} (pid {os.getpid()}, "
+            f"started {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ})"
         )
         fh.flush()
         yield

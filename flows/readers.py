@@ -400,10 +400,7 @@ def read_json_export(path: Path, label: str) -> RawSheet:
         ) from err
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
-        if len(lists) == 1:
-            doc = lists[0]
-        else:
-            doc = [doc]
+        doc = lists[0] if len(lists) == 1 else [doc]
     if not isinstance(doc, list):
         raise FileRejected("unreadable_json", f"{label}: expected an array of objects")
     records = []
