@@ -106,6 +106,19 @@ def prefect_api_problem() -> str | None:
     )
 
 
+# Options shared by `enrich` and `serve`.
+PlatformOpt = Annotated[
+    str | None, typer.Option(help="platform when neither a column nor the file name says")
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option(help='TOML file naming the columns, e.g. followers = "Fans (total)"')
+]
+RateCardOpt = Annotated[Path | None, typer.Option("--rate-card", help="rate card TOML")]
+TierSchemeOpt = Annotated[
+    str | None, typer.Option("--tier-scheme", help="four_tier (default) or five_tier")
+]
+
+
 @app.callback()
 def _root() -> None:
     """roster enrichment: messy creator exports in, one enriched creator roster out."""
@@ -189,22 +202,16 @@ def print_summary(manifest: dict[str, Any]) -> None:
 def enrich(
     inputs: Annotated[list[Path], typer.Argument(help="export files or folders")],
     out: Annotated[Path, typer.Option("--out", help="output folder")],
-    platform: Annotated[
-        str | None, typer.Option(help="platform when neither a column nor the file name says")
-    ] = None,
+    platform: PlatformOpt = None,
     snapshot_date: Annotated[
         str | None,
         typer.Option(
             "--snapshot-date", help="YYYY-MM-DD, when neither a column nor the file name says"
         ),
     ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help='TOML file: [columns] field = "header"')
-    ] = None,
-    rate_card: Annotated[Path | None, typer.Option("--rate-card", help="rate card TOML")] = None,
-    tier_scheme: Annotated[
-        str | None, typer.Option("--tier-scheme", help="four_tier (default) or five_tier")
-    ] = None,
+    mapping: MappingOpt = None,
+    rate_card: RateCardOpt = None,
+    tier_scheme: TierSchemeOpt = None,
     wait_lock: Annotated[
         float, typer.Option("--wait-lock", help="seconds to wait for another run on --out")
     ] = 0.0,
@@ -315,16 +322,10 @@ def serve(
     name: Annotated[
         str, typer.Option(help="deployment name; one per landing folder")
     ] = "enrich-roster-nightly",
-    platform: Annotated[
-        str | None, typer.Option(help="platform when neither a column nor the file name says")
-    ] = None,
-    mapping: Annotated[
-        Path | None, typer.Option(help='TOML file: [columns] field = "header"')
-    ] = None,
-    rate_card: Annotated[Path | None, typer.Option("--rate-card", help="rate card TOML")] = None,
-    tier_scheme: Annotated[
-        str | None, typer.Option("--tier-scheme", help="four_tier (default) or five_tier")
-    ] = None,
+    platform: PlatformOpt = None,
+    mapping: MappingOpt = None,
+    rate_card: RateCardOpt = None,
+    tier_scheme: TierSchemeOpt = None,
     wait_lock: Annotated[
         float,
         typer.Option("--wait-lock", help="seconds a run waits for another run on --out"),

@@ -35,15 +35,21 @@ def load_country_aliases(path: Path | None = None) -> CountryAliases:
     return CountryAliases.from_toml(_read_toml(path, "country_aliases.toml"))
 
 
-def load_mapping_file(path: Path) -> dict[str, str]:
-    """A user's ``--mapping`` TOML: ``[columns]`` canonical field = "header as in the file".
-
-    Optional top-level ``platform`` and ``snapshot_date`` give file-level defaults.
-    """
+def load_mapping_file(path: Path) -> dict[str, str | list[str]]:
+    """A user's ``--mapping`` TOML: ``[columns]`` canonical field = "header as in the file"
+    (``categories`` may list several headers)."""
     data = _read_toml(path, "")
     columns = data.get("columns", {})
-    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise ValueError(f"{path}: [columns] must map field names to header strings")
+
+    def ok(field: str, v: object) -> bool:
+        many = field == "categories" and isinstance(v, list) and all(isinstance(x, str) for x in v)
+        return isinstance(v, str) or many
+
+    if not isinstance(columns, dict) or not all(ok(f, v) for f, v in columns.items()):
+        raise ValueError(
+            f"{path}: [columns] must map field names to header strings "
+            '(categories may be a list: categories = ["Cat 1", "Cat 2"])'
+        )
     allowed = set(load_header_aliases().fields) | {"categories"}
     unknown = sorted(set(columns) - allowed)
     if unknown:

@@ -65,6 +65,15 @@ class EnrichParams(BaseModel):
         None, description="tcp://HOST:PORT of a dask scheduler; default: a local 2-worker cluster"
     )
 
+    @field_validator("mapping")
+    @classmethod
+    def _mapping_loads(cls, v: str | None) -> str | None:
+        if v is not None:
+            from flows.config import load_mapping_file
+
+            load_mapping_file(Path(v))  # a bad mapping file is a usage error, before any work
+        return v
+
     @field_validator("inputs")
     @classmethod
     def _exist(cls, v: list[str]) -> list[str]:

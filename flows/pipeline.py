@@ -24,6 +24,7 @@ from flows.config import (
 )
 from flows.readers import FileRejected, RawSheet, read_export
 from schemas import EnrichedRoster, NormalisedCreator, soft_validate
+from schemas.validation import FAILURE_COLUMNS
 from transforms.country import country_lookup, country_share
 from transforms.dedupe import conflicts_to_quarantine, mark_duplicates
 from transforms.enrich import creator_key, enrich
@@ -39,12 +40,7 @@ from transforms.normalise import (
 from transforms.numbers import plain_number_columns, rate_in_points
 
 QUARANTINE_COLUMNS = {
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-    "reason": pl.String,
-    "column": pl.String,
-    "field": pl.String,
-    "raw_value": pl.String,
+    **FAILURE_COLUMNS,
     "detail": pl.String,
     "platform": pl.String,
     "snapshot_date": pl.Date,

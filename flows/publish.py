@@ -79,13 +79,20 @@ def table_path(out: Path, name: str) -> Path:
     return out / name
 
 
+def scan_table(path: Path) -> pl.LazyFrame:
+    """A Delta table through pyarrow's dataset: polars' native reader infers hive columns
+    from *every* ``key=value`` folder of the path, so an --out under ``/data/env=prod/``
+    would fail."""
+    return pl.scan_delta(str(path), use_pyarrow=True)
+
+
 def table_exists(path: Path) -> bool:
     return (path / "_delta_log").is_dir()
 
 
 def read_table(out: Path, name: str) -> pl.DataFrame | None:
     path = table_path(out, name)
-    return pl.read_delta(str(path)) if table_exists(path) else None
+    return scan_table(path).collect() if table_exists(path) else None
 
 
 def _quote(value: str) -> str:
@@ -163,7 +170,7 @@ def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> 
     )
     if table_exists(path):
         kept = (
-            pl.scan_delta(str(path))
+            scan_table(path)
             .filter(pl.col("snapshot_date").is_in(dates.implode()))
             .join(keys.lazy(), on=["platform", "snapshot_date"], how="anti")
             .collect()
@@ -235,7 +242,7 @@ def publish_creators(out: Path, run_id: str) -> int | None:
     staged = out / "_staging" / f"creators-{run_id}.parquet"
     staged.parent.mkdir(parents=True, exist_ok=True)
     try:
-        creators = creators_from_snapshots(pl.scan_delta(str(path)))
+        creators = creators_from_snapshots(scan_table(path))
         creators.sort("platform", "creator_key").sink_parquet(staged, compression="lz4")  # type: ignore[union-attr]
         return _write(
             table_path(out, CREATORS),
@@ -280,8 +287,10 @@ def ledger_lookup(out: Path, processing_key: str) -> dict[str, str]:
     path = table_path(out, LEDGER)
     if not table_exists(path):
         return {}
-    ledger = pl.read_delta(str(path)).filter(
-        (pl.col("processing_key") == processing_key) & (pl.col("status") == "ok")
+    ledger = (
+        scan_table(path)
+        .collect()
+        .filter((pl.col("processing_key") == processing_key) & (pl.col("status") == "ok"))
     )
     return dict(ledger.select("sha256", "run_id").unique("sha256", keep="last").iter_rows())
 
@@ -296,10 +305,9 @@ def publish_ledger(out: Path, rows: list[dict], run_id: str) -> int | None:
         .dt.replace_time_zone(None)
         .cast(pl.Datetime("us"))
     )
-    pairs = sorted({(r["sha256"], r["processing_key"]) for r in rows})
     data = df
     if table_exists(path):
-        existing = pl.read_delta(str(path))
+        existing = scan_table(path).collect()
         keep = existing.join(
             df.select("sha256", "processing_key").unique(),
             on=["sha256", "processing_key"],
@@ -310,7 +318,6 @@ def publish_ledger(out: Path, rows: list[dict], run_id: str) -> int | None:
             if keep.height
             else df
         )
-    del pairs
     return _write(path, data, predicate=None, partition_by=None, run_id=run_id)
 
 
@@ -322,7 +329,7 @@ def publish_contacts(out: Path, contacts: pl.DataFrame, run_id: str) -> int | No
     keys = contacts.get_column("creator_key").unique().sort()
     data = contacts
     if table_exists(path):
-        existing = pl.read_delta(str(path)).filter(~pl.col("creator_key").is_in(keys.implode()))
+        existing = scan_table(path).collect().filter(~pl.col("creator_key").is_in(keys.implode()))
         data = pl.concat([existing, contacts.select(existing.columns)], how="vertical_relaxed")
     return _write(path, data, predicate=None, partition_by=None, run_id=run_id)
 

@@ -277,3 +277,13 @@ def test_unreachable_prefect_api_gives_a_clear_error(prefect_harness: None, tmp_
     output, _ = proc.communicate(timeout=240)
     assert proc.returncode == 4, output[-3000:]
     assert "Prefect API" in output and "unreachable" in output, output[-3000:]
+
+
+def test_output_under_a_key_value_folder(run_flow, tmp_path: Path) -> None:
+    """Delta readers infer hive columns from folder names like env=prod: a second run, which
+    reads the published tables back, must still work there."""
+    out = tmp_path / "env=prod" / "out"
+    run_flow([SAMPLE_DATA], out)
+    manifest = run_flow([SAMPLE_DATA], out, full_refresh=True)
+    assert all(f["reconciled"] for f in manifest["files"])
+    assert DeltaTable(str(out / "creators")).version() == 1

@@ -130,3 +130,26 @@ def test_readme_bi_queries_run_on_the_sample_output(sample_run: tuple[dict, Path
         assert sum(n for _, n in tiers) == con.sql("SELECT count(*) FROM creators").fetchall()[0][0]
     finally:
         con.close()
+
+
+def test_run_publishes_prefect_artifacts(sample_run: tuple[dict, Path]) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    manifest, _ = sample_run
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["roster-run-summary", "roster-run-files"])
+            )
+        )
+    # other tests publish runs too: find this run's summary among them
+    ours = [
+        a
+        for a in artifacts
+        if manifest["run_id"] in str(a.data) or manifest["run_id"] in str(a.description)
+    ]
+    assert {a.key for a in ours} == {"roster-run-summary", "roster-run-files"}
+    summary = next(a for a in ours if a.key == "roster-run-summary")
+    assert "quarantine reason" in str(summary.data)
+    assert summary.type == "markdown"

@@ -108,3 +108,25 @@ def test_real_values_land_where_a_marketer_expects(real_run: tuple[dict, Path]) 
     assert jun.get_column("country").null_count() < jun.height * 0.2
     # micro TikTok creators exist in the real data
     assert snaps.filter((pl.col("platform") == "tiktok") & (pl.col("tier") == "micro")).height > 0
+
+
+def test_creators_growth_against_the_previous_monthly_snapshot(real_run: tuple[dict, Path]) -> None:
+    _, out = real_run
+    snaps = pl.read_delta(str(out / "creator_snapshots"))
+    creators = pl.read_delta(str(out / "creators"))
+    beast = snaps.filter((pl.col("platform") == "tiktok") & (pl.col("handle_norm") == "mrbeast")).sort(
+        "snapshot_date"
+    )
+    latest, prev = beast.row(-1, named=True), beast.row(-2, named=True)
+    row = creators.filter(pl.col("creator_key") == latest["creator_key"]).row(0, named=True)
+    assert row["snapshot_date"] == latest["snapshot_date"]
+    assert row["followers_prev"] == prev["followers"]
+    assert row["snapshot_date_prev"] == prev["snapshot_date"]
+    assert row["followers_change"] == latest["followers"] - prev["followers"]
+    assert row["followers_change_pct"] == pytest.approx(
+        (latest["followers"] - prev["followers"]) / prev["followers"]
+    )
+    assert row["snapshots_count"] == beast.height
+    # a creator seen once has no previous snapshot
+    once = creators.filter(pl.col("snapshots_count") == 1).row(0, named=True)
+    assert once["followers_prev"] is None and once["followers_change"] is None

@@ -93,7 +93,7 @@ def resolve_columns(
     *,
     country_share: Callable[[pl.Series], float],
     decimal_comma: bool = False,
-    overrides: dict[str, str] | None = None,
+    overrides: dict[str, str | list[str]] | None = None,
 ) -> ColumnMapping:
     """Map headers to canonical fields.
 
@@ -106,12 +106,23 @@ def resolve_columns(
     mapping = ColumnMapping(headers={f"c{i}": h for i, h in enumerate(headers)})
     by_field: dict[str, list[str]] = {}
     overridden: dict[str, str] = {}
+    override_categories: list[str] = []
 
-    override_keys = {header_key(h): f for f, h in (overrides or {}).items()}
+    override_keys: dict[str, str] = {}
+    for f, names in (overrides or {}).items():
+        for name in [names] if isinstance(names, str) else names:
+            override_keys[header_key(name)] = f
+    present_keys = {header_key(h) for h in headers}
+    for key, f in override_keys.items():
+        if key not in present_keys:
+            mapping.decisions.append(f"mapping file: no column headed like {key!r} for {f}")
     for i, header in enumerate(headers):
         col = f"c{i}"
         key = header_key(header)
         target = override_keys.get(key)
+        if target == "categories":
+            override_categories.append(col)
+            continue
         if target is not None:
             if target in overridden:
                 mapping.decisions.append(
@@ -134,6 +145,7 @@ def resolve_columns(
             continue
         by_field.setdefault(target, []).append(col)
 
+    mapping.categories += override_categories
     for target, col in overridden.items():
         if target == "categories":
             mapping.categories.append(col)

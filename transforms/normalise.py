@@ -241,13 +241,6 @@ def raw_text_long(good: pl.DataFrame) -> pl.DataFrame:
 
 
 def _empty_failures() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "source_file": pl.String,
-            "source_row": pl.Int64,
-            "reason": pl.String,
-            "column": pl.String,
-            "field": pl.String,
-            "raw_value": pl.String,
-        }
-    )
+    from schemas.validation import FAILURE_COLUMNS
+
+    return pl.DataFrame(schema=FAILURE_COLUMNS)
