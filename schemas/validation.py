@@ -76,14 +76,16 @@ def soft_validate(model: type[DataFrameModel], df: pl.DataFrame) -> ValidationRe
     return ValidationResult(valid, failures, counts)
 
 
+# The columns every stage's failures share (quarantine adds detail, platform, date, run).
+FAILURE_COLUMNS: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),
+    "reason": pl.String(),
+    "column": pl.String(),
+    "field": pl.String(),
+    "raw_value": pl.String(),
+}
+
+
 def _empty() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "source_file": pl.String,
-            "source_row": pl.Int64,
-            "reason": pl.String,
-            "column": pl.String,
-            "field": pl.String,
-            "raw_value": pl.String,
-        }
-    )
+    return pl.DataFrame(schema=FAILURE_COLUMNS)

@@ -114,9 +114,9 @@ def test_creators_growth_against_the_previous_monthly_snapshot(real_run: tuple[d
     _, out = real_run
     snaps = pl.read_delta(str(out / "creator_snapshots"))
     creators = pl.read_delta(str(out / "creators"))
-    beast = snaps.filter((pl.col("platform") == "tiktok") & (pl.col("handle_norm") == "mrbeast")).sort(
-        "snapshot_date"
-    )
+    beast = snaps.filter(
+        (pl.col("platform") == "tiktok") & (pl.col("handle_norm") == "mrbeast")
+    ).sort("snapshot_date")
     latest, prev = beast.row(-1, named=True), beast.row(-2, named=True)
     row = creators.filter(pl.col("creator_key") == latest["creator_key"]).row(0, named=True)
     assert row["snapshot_date"] == latest["snapshot_date"]
