@@ -115,6 +115,13 @@ class EnrichedRoster(pa.DataFrameModel):
         nullable=True,
         isin=["interactions", "aggregate", "reported"],
     )
+    engagement_rate_by_views: float = _f(
+        "(avg_likes+avg_comments+avg_shares) / avg_views: the engagement KPI of view-driven "
+        "platforms (TikTok, YouTube), comparable across follower counts; null without views",
+        unit="fraction",
+        nullable=True,
+        ge=0,
+    )
     tier: str = _f("influencer tier from the rate card's tier scheme", isin=list(TIERS))
     est_reach: int = _f("estimated people reached by one sponsored post", unit="people", ge=0)
     est_reach_low: int = _f("low end of est_reach", unit="people", ge=0)

@@ -200,3 +200,19 @@ def test_country_to_iso_alpha2(raw: str, iso: str | None) -> None:
         lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r"
     ).collect()
     assert out.item(0, "country") == iso
+
+
+def test_engagement_rate_by_views_for_view_driven_platforms() -> None:
+    lf = _rows(
+        followers=[3_000, 3_000],
+        avg_views=[100_000.0, None],
+        avg_likes=[9_000.0, 9_000.0],
+        avg_comments=[500.0, 500.0],
+        avg_shares=[500.0, 500.0],
+        platform=["tiktok", "tiktok"],
+    )
+    out = engagement(lf).collect()
+    # per follower it is 3.33 (TikTok likes come from the For You feed); per view, 10 %
+    assert out.get_column("engagement_rate").to_list() == pytest.approx([10_000 / 3_000] * 2)
+    assert out.get_column("engagement_rate_by_views").to_list()[0] == pytest.approx(0.1)
+    assert out.get_column("engagement_rate_by_views").to_list()[1] is None

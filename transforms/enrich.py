@@ -74,7 +74,14 @@ def engagement(lf: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.col("avg_engagement") / followers)
         .otherwise(pl.col("engagement_rate_reported"))
     )
-    return lf.with_columns(engagement_rate=rate, engagement_formula=formula)
+    by_views = (
+        pl.when(has_interactions & (pl.col("avg_views") > 0))
+        .then(interactions / pl.col("avg_views"))
+        .otherwise(None)
+    )
+    return lf.with_columns(
+        engagement_rate=rate, engagement_formula=formula, engagement_rate_by_views=by_views
+    )
 
 
 def reach_and_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
