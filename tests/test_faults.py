@@ -51,6 +51,18 @@ def _start(args: list[str], env: dict[str, str], **kw: object) -> subprocess.Pop
     )
 
 
+def _run(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    """The CLI to completion, against the session's test API."""
+    return subprocess.run(  # type: ignore[call-overload]
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+        **kw,
+    )
+
+
 def _wait_for(proc: subprocess.Popen[str], text: str, timeout: float = 120) -> str:
     seen = []
     deadline = time.monotonic() + timeout
@@ -103,13 +115,7 @@ def test_sigkill_before_commit_leaves_previous_output_and_next_run_completes(
         assert after[t].equals(before[t]), t
     assert any((out / "_staging").iterdir())  # the killed run's leftovers
 
-    res = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
+    res = _run(["enrich", str(inputs), "--out", str(out)])
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert not (out / "_staging").exists() or not any((out / "_staging").iterdir())
     snaps = pl.read_delta(str(out / "creator_snapshots"))
@@ -134,13 +140,7 @@ def test_sigkill_between_commits_then_rerun_is_consistent(published: Path, tmp_p
     assert now["creators"] == before_versions["creators"]
     _contents(out)
 
-    res = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
+    res = _run(["enrich", str(inputs), "--out", str(out)])
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     snaps = pl.read_delta(str(out / "creator_snapshots"))
     creators = pl.read_delta(str(out / "creators"))
@@ -191,14 +191,7 @@ def test_full_disk_gives_a_clear_error_and_keeps_previous_output(
     (inputs / "tiktok_feb_2025.csv").write_text(
         "handle,display name,followers,avg likes,avg comments\n" + rows
     )
-    res = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "enrich", str(inputs), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-        preexec_fn=_limit_file_size,
-    )
+    res = _run(["enrich", str(inputs), "--out", str(out)], preexec_fn=_limit_file_size)
     text = res.stdout + res.stderr
     assert res.returncode not in (0, 1), text[-2000:]
     assert "File too large" in text or "No space left" in text, text[-2000:]
