@@ -176,7 +176,7 @@ def print_summary(manifest: dict[str, Any]) -> None:
         console.print(t)
     for f in manifest["files"]:
         if f["status"] != "ok":
-            console.print(f['detail'], markup=False)
+            console.print(f["detail"], markup=False)
     totals = {
         k: sum(f[k] for f in manifest["files"])
         for k in ("rows_read", "enriched", "quarantined", "duplicates_collapsed")

@@ -31,6 +31,7 @@ from transforms.enrich import creator_key, enrich
 from transforms.filenames import date_from_name, platform_from_name
 from transforms.headers import NUMERIC_FIELDS, resolve_columns
 from transforms.normalise import (
+    PARSED_FIELDS,
     FileContext,
     date_format_of,
     normalise,
@@ -319,12 +320,21 @@ def _ingest_sheet(
         )
     )
 
-    raw_cols = [c for c in good_df.columns if c.startswith("_raw_")]
-    result = soft_validate(NormalisedCreator, good_df.drop(raw_cols))
+    result = soft_validate(NormalisedCreator, good_df)
+    del good_df
     failed_rows = result.failures.get_column("source_row").unique().implode()
+    # the raw text of the cells that failed, straight from the file's cells
     raw_text = raw_text_long(
-        good_df.select("source_row", *raw_cols).filter(pl.col("source_row").is_in(failed_rows))
+        cells.filter(pl.col("source_row").is_in(failed_rows)).select(
+            "source_row",
+            *[
+                pl.col(c).alias(f"_raw_{f}")
+                for f, c in mapping.columns.items()
+                if f in PARSED_FIELDS
+            ],
+        )
     )
+    sheet.cells = cells = cells.clear()  # the text of the file is no longer needed
     header_of = {f: mapping.header_of(f) for f in mapping.columns}
     header_of["handle_norm"] = mapping.header_of("handle")
     header_of["engagement_rate_reported"] = mapping.header_of("engagement_rate")
@@ -379,14 +389,17 @@ def build_roster(
     rate_card = load_rate_card(Path(options.rate_card_file) if options.rate_card_file else None)
     countries = country_lookup(load_country_aliases())
 
-    marked = mark_duplicates(pl.scan_parquet(staged)).collect()
+    # sunk to disk, so the marked rows are not held in memory next to the enriched ones
+    marked_path = staging / "marked.parquet"
+    mark_duplicates(pl.scan_parquet(staged)).sink_parquet(marked_path, compression="lz4")
+    marked = pl.scan_parquet(marked_path)
     timings["dedupe"] = time.perf_counter() - t0
-    counts = marked.group_by("source_file", "_dup_status").len()
+    counts = marked.group_by("source_file", "_dup_status").len().collect()
     for src, status, n in counts.iter_rows():
         key = {"kept": "enriched", "duplicate": "duplicates", "conflict": "conflicts"}[status]
         per_file[src][key] += n
-    conflicts = conflicts_to_quarantine(marked.lazy()).collect()
-    kept = marked.lazy().filter(pl.col("_dup_status") == "kept")
+    conflicts = conflicts_to_quarantine(marked).collect()
+    kept = marked.filter(pl.col("_dup_status") == "kept")
 
     t1 = time.perf_counter()
     enriched_lf = enrich(
@@ -395,9 +408,8 @@ def build_roster(
     enriched_lf = enriched_lf.with_columns(rate_card_version=pl.lit(rate_card.meta.version))
     columns = list(EnrichedRoster.to_schema().columns)
     enriched = (
-        enriched_lf.select(*columns, "_input_order")
+        enriched_lf.select(columns)
         .sort("snapshot_date", "platform", "creator_key")  # partition order for the writer
-        .drop("_input_order")
         .collect()
     )
     timings["enrich"] = time.perf_counter() - t1

@@ -83,7 +83,9 @@ def scan_table(path: Path) -> pl.LazyFrame:
     """A Delta table through pyarrow's dataset: polars' native reader infers hive columns
     from *every* ``key=value`` folder of the path, so an --out under ``/data/env=prod/``
     would fail."""
-    return pl.scan_delta(str(path), use_pyarrow=True)
+    # pyarrow's reader is slower and not streaming (10M rows: 35 s, 10.9 GiB for creators):
+    # use it only where polars' own reader would fail
+    return pl.scan_delta(str(path), use_pyarrow="=" in str(path.resolve()))
 
 
 def table_exists(path: Path) -> bool:
@@ -127,8 +129,12 @@ def _write(
 
     opts["commit_properties"] = CommitProperties(custom_metadata=meta)
     if isinstance(df, Path):  # a staged parquet file, streamed batch by batch
-        from deltalake import write_deltalake
+        from deltalake import WriterProperties, write_deltalake
 
+        # Small row groups: the writer keeps one open file per partition, and with many
+        # partitions (710 snapshot dates in the 10M benchmark) big row-group buffers held the
+        # whole table in memory (8.6 GiB peak -> 4.3 GiB, and faster).
+        opts["writer_properties"] = WriterProperties(max_row_group_size=16_384)
         mode = "overwrite" if table_exists(path) else "append"
         if mode == "overwrite" and predicate:
             opts["predicate"] = predicate

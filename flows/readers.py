@@ -25,7 +25,7 @@ import polars as pl
 # The csv module refuses cells over 128 KiB by default; exports can carry bigger ones.
 csv.field_size_limit(2**31 - 1)
 
-EXTRA_FIELDS = 8  # room to catch rows with more fields than the header
+EXTRA_FIELDS = 2  # room to catch rows with more fields than the header (each costs memory)
 SNIFF_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".psv"}

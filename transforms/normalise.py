@@ -217,8 +217,8 @@ def split_parse_failures(
             for f in present
         ]
     )
-    flags = [c for c in names if c.startswith(("_bad_", "_oor_"))]
-    good = lf.filter(~any_bad).drop(flags)  # _raw_* stay: validation failures quote them
+    helpers = [c for c in names if c.startswith(("_bad_", "_oor_", "_raw_"))]
+    good = lf.filter(~any_bad).drop(helpers)
     return good, failures
 
 
