@@ -16,8 +16,10 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import math
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,21 +103,9 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def parquet_stream(path: str | Path, batch_rows: int = 262_144) -> object:
-    """A sorted staged parquet file as an Arrow stream: the Delta writer then holds one
-    batch at a time instead of the whole table."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(str(path))
-    return pa.RecordBatchReader.from_batches(
-        pf.schema_arrow, pf.iter_batches(batch_size=batch_rows)
-    )
-
-
 def _write(
     path: Path,
-    df: pl.DataFrame | Path,
+    df: pl.DataFrame,
     *,
     predicate: str | None,
     partition_by: list[str] | None,
@@ -128,20 +118,6 @@ def _write(
     from deltalake import CommitProperties
 
     opts["commit_properties"] = CommitProperties(custom_metadata=meta)
-    if isinstance(df, Path):  # a staged parquet file, streamed batch by batch
-        from deltalake import WriterProperties, write_deltalake
-
-        # Small row groups: the writer keeps one open file per partition, and with many
-        # partitions (710 snapshot dates in the 10M benchmark) big row-group buffers held the
-        # whole table in memory (8.6 GiB peak -> 4.3 GiB, and faster).
-        opts["writer_properties"] = WriterProperties(max_row_group_size=16_384)
-        mode = "overwrite" if table_exists(path) else "append"
-        if mode == "overwrite" and predicate:
-            opts["predicate"] = predicate
-        elif mode == "overwrite":
-            opts["schema_mode"] = "overwrite"
-        write_deltalake(str(path), parquet_stream(df), mode=mode, **opts)  # type: ignore[arg-type]
-        return DeltaTable(str(path)).version()
     if not table_exists(path):
         df.write_delta(str(path), mode="append", delta_write_options=opts)
     elif predicate is None:
@@ -155,6 +131,122 @@ def _write(
     return DeltaTable(str(path)).version()
 
 
+def _file_stats(piece: pl.DataFrame) -> str:
+    """Delta ``stats`` JSON for one data file: row count, null counts, and min/max of the
+    numeric and date columns (what readers use to skip files). One select per file: on
+    10M rows the 710 small selects take 0.4 s, one streaming group-by took 4 s."""
+    ranged = [c for c, t in piece.schema.items() if t.is_numeric() or t == pl.Date]
+    plain = [c for c, t in piece.schema.items() if not t.is_nested()]
+    row = piece.select(
+        pl.len().alias("n"),
+        pl.struct([pl.col(c).null_count() for c in plain]).alias("nulls"),
+        pl.struct([pl.col(c).min() for c in ranged]).alias("min"),
+        pl.struct([pl.col(c).max() for c in ranged]).alias("max"),
+    ).row(0, named=True)
+
+    def present(values: dict) -> dict:
+        out = {}
+        for c, v in values.items():
+            if isinstance(v, dt.date):
+                out[c] = v.isoformat()
+            elif v is not None and not (isinstance(v, float) and not math.isfinite(v)):
+                out[c] = v
+        return out
+
+    return json.dumps(
+        {
+            "numRecords": row["n"],
+            "minValues": present(row["min"]),
+            "maxValues": present(row["max"]),
+            "nullCount": row["nulls"],
+        }
+    )
+
+
+def _partition_text(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _commit_partitioned(
+    path: Path,
+    df: pl.DataFrame,
+    partition: str,
+    *,
+    replace: list | None,
+    run_id: str,
+) -> int:
+    """Publish ``df`` to the Delta table at ``path`` in one commit, partitioned by ``partition``.
+
+    polars writes one parquet file per partition value (hive layout, the partition column
+    left out of the file as Delta does), then a single Delta commit adds them and removes
+    the files they replace: the partitions in ``replace``, or the whole table when it is
+    None. Until that commit the new files are unreferenced, so readers (and a run killed
+    half-way) see the previous version; ``vacuum`` removes such orphans. 2-3x faster than
+    ``write_deltalake`` on 10M rows, which encodes parquet on one thread.
+
+    Partition values are dates or platforms checked against a fixed list by the
+    EnrichedRoster model: no path is built from free text of the input.
+    """
+    from deltalake import CommitProperties
+    from deltalake import Schema as DeltaSchema
+    from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    column = df.get_column(partition)
+    data = df[[c for c in df.columns if c != partition]]  # a projection, no copy
+    if column.is_sorted():  # consecutive runs of one value: zero-copy slices
+        parts, offset = [], 0
+        for run in column.rle().to_list():
+            parts.append((run["value"], offset, run["len"]))
+            offset += run["len"]
+        pieces = ((v, data.slice(o, n)) for v, o, n in parts)
+    else:  # a few values (platforms): one filtered copy at a time
+        values = column.unique().sort().to_list()
+        pieces = ((v, data.filter(column == v)) for v in values)
+    actions = []
+    now_ms = int(time.time() * 1000)
+    for value, piece in pieces:
+        if value is None:
+            raise ValueError(f"{path.name}: null {partition} cannot be a partition")
+        folder = f"{partition}={_partition_text(value)}"
+        relative = f"{folder}/part-{run_id}-{uuid.uuid4().hex[:12]}.parquet"
+        (path / folder).mkdir(parents=True, exist_ok=True)
+        piece.write_parquet(path / relative, compression="snappy", row_group_size=131_072)
+        actions.append(
+            AddAction(
+                path=relative,
+                size=(path / relative).stat().st_size,
+                partition_values={partition: _partition_text(value)},
+                modification_time=now_ms,
+                data_change=True,
+                stats=_file_stats(piece),
+            )
+        )
+    schema = DeltaSchema.from_arrow(df.head(0).to_arrow().schema)
+    commit = CommitProperties(custom_metadata={"run_id": run_id})
+    if not table_exists(path):
+        create_table_with_add_actions(
+            str(path),
+            schema,
+            actions,
+            mode="append",
+            partition_by=[partition],
+            commit_properties=commit,
+        )
+    else:
+        filters = (
+            None if replace is None else [(partition, "in", [_partition_text(v) for v in replace])]
+        )
+        DeltaTable(str(path)).create_write_transaction(
+            actions,
+            mode="overwrite",
+            schema=schema,
+            partition_by=[partition],
+            partition_filters=filters,
+            commit_properties=commit,
+        )
+    return DeltaTable(str(path)).version()
+
+
 def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> int | None:
     """Replace every (platform, snapshot_date) the run carries, in one commit.
 
@@ -164,16 +256,13 @@ def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> 
     new files, so only the run's own (platform, snapshot_date) pairs change.
     """
     path = table_path(out, SNAPSHOTS)
-    staged = pl.scan_parquet(enriched) if isinstance(enriched, Path) else enriched.lazy()
-    keys = staged.select("platform", "snapshot_date").unique().collect()
+    data = pl.read_parquet(enriched) if isinstance(enriched, Path) else enriched
+    keys = data.select("platform", "snapshot_date").unique()
     if keys.height == 0:
         return DeltaTable(str(path)).version() if table_exists(path) else None
     dates = keys.get_column("snapshot_date").unique().sort()
-    data: Path | pl.DataFrame = (
-        enriched
-        if isinstance(enriched, Path)
-        else enriched.sort("snapshot_date", "platform", "creator_key")
-    )
+    if not data.get_column("snapshot_date").is_sorted():
+        data = data.sort("snapshot_date", "platform", "creator_key")
     if table_exists(path):
         kept = (
             scan_table(path)
@@ -182,13 +271,9 @@ def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> 
             .collect()
         )
         if kept.height:  # rare: another platform published on the same dates
-            columns = staged.collect_schema().names()
-            data = pl.concat([staged.collect(), kept.select(columns)], how="vertical_relaxed")
+            data = pl.concat([data, kept.select(data.columns)], how="vertical_relaxed")
             data = data.sort("snapshot_date", "platform", "creator_key")
-    predicate = "snapshot_date IN (" + ", ".join(f"'{d.isoformat()}'" for d in dates) + ")"
-    # Sorted by the partition column, the Delta writer keeps one partition open at a time:
-    # 10M rows over 710 dates write in 17 s instead of 58 s.
-    return _write(path, data, predicate=predicate, partition_by=["snapshot_date"], run_id=run_id)
+    return _commit_partitioned(path, data, "snapshot_date", replace=dates.to_list(), run_id=run_id)
 
 
 def publish_quarantine(
@@ -201,64 +286,85 @@ def publish_quarantine(
     return _write(path, quarantine, predicate=predicate, partition_by=None, run_id=run_id)
 
 
-def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame:
+def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """Latest snapshot per creator, with growth against the creator's previous snapshot.
 
-    Aggregates on three narrow columns, then joins the latest full rows: no full-width sort.
+    Works on a narrow frame (key, date, followers, row number) sorted by key and date:
+    the latest and previous snapshot of each creator are neighbours there, so growth and
+    counts are shifts and forward fills, not group-bys or joins. The full rows are then
+    read once more, keeping the latest row numbers: no full-width sort, join or gather
+    (10M snapshots: 17.5 s -> about 6 s). Rows come out in the order of ``snapshots``.
     """
     from flows.dictionary import polars_schema
 
-    if isinstance(snapshots, pl.DataFrame):
-        return creators_from_snapshots(snapshots.lazy()).collect()  # type: ignore[union-attr]
-    date = pl.col("snapshot_date")
-    narrow = snapshots.select("creator_key", "snapshot_date", "followers")
-    stats = narrow.group_by("creator_key").agg(
-        date.max().alias("snapshot_date"),
-        date.min().alias("first_seen_date"),
-        pl.len().cast(pl.Int64).alias("snapshots_count"),
+    lf = snapshots.lazy()
+    # creator_key is 16 hex digits (64 bits): sorting it as an integer is exact and much
+    # cheaper than sorting strings; any other key falls back to the string itself
+    as_int = pl.col("creator_key").str.to_integer(base=16, dtype=pl.UInt64, strict=False)
+    narrow = (
+        lf.select(_k=as_int, snapshot_date="snapshot_date", followers="followers")
+        .with_row_index("_i")
+        .collect()
     )
-    # the previous snapshot: the latest among the rows that are not the latest
-    prev = (
-        narrow.join(
-            stats.select("creator_key", "snapshot_date"),
-            on=["creator_key", "snapshot_date"],
-            how="anti",
+    if narrow.get_column("_k").null_count():
+        narrow = (
+            lf.select(_k="creator_key", snapshot_date="snapshot_date", followers="followers")
+            .with_row_index("_i")
+            .collect()
         )
-        .group_by("creator_key")
-        .agg(pl.all().sort_by("snapshot_date").last())
-        .rename({"snapshot_date": "snapshot_date_prev", "followers": "followers_prev"})
-    )
-    return (
-        snapshots.join(stats, on=["creator_key", "snapshot_date"], how="inner")
-        .join(prev, on="creator_key", how="left")
+    same_as_prev = (pl.col("_k") == pl.col("_k").shift(1)).fill_null(False)
+    same_as_next = (pl.col("_k") == pl.col("_k").shift(-1)).fill_null(False)
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    latest = (
+        narrow.sort("_k", "snapshot_date")
+        .with_columns(
+            followers_prev=pl.when(same_as_prev).then(pl.col("followers").shift(1)),
+            snapshot_date_prev=pl.when(same_as_prev).then(pl.col("snapshot_date").shift(1)),
+            first_seen_date=pl.when(~same_as_prev).then(pl.col("snapshot_date")).forward_fill(),
+            snapshots_count=position - pl.when(~same_as_prev).then(position).forward_fill() + 1,
+            _is_latest=~same_as_next,
+        )
+        .filter("_is_latest")
         .with_columns(
             followers_change=pl.col("followers") - pl.col("followers_prev"),
             followers_change_pct=pl.when(pl.col("followers_prev") > 0).then(
                 (pl.col("followers") - pl.col("followers_prev")) / pl.col("followers_prev")
             ),
         )
-        .select(list(polars_schema(CREATORS)))
+        .drop("_is_latest", "followers", "snapshot_date")
+        .sort("_i")
     )
+    del narrow
+    full = (
+        lf.with_row_index("_i")
+        .filter(pl.col("_i").is_in(latest.get_column("_i").implode()))
+        .collect()
+    )
+    # computed on the narrow frame above: an expression over ``full`` (710 chunks per
+    # column in the 10M benchmark) took 6 s for these two columns
+    growth = [c for c in latest.columns if c != "_i"]
+    in_step = full.height == latest.height and bool(
+        (full.get_column("_i") == latest.get_column("_i")).all()
+    )
+    if in_step:  # the filter kept scan order: the growth columns line up row for row
+        full = full.hstack(latest.select(growth).get_columns())
+    else:  # never seen; correct whatever the engine's order
+        full = full.join(latest, on="_i", how="inner")
+    schema = polars_schema(CREATORS)
+    # a plain projection: ``select`` on these many-chunk columns went through the query
+    # engine and copied them (4.5 s on 10M)
+    full = full[list(schema)]
+    return full if full.schema == schema else full.cast(dict(schema))
 
 
 def publish_creators(out: Path, run_id: str) -> int | None:
     path = table_path(out, SNAPSHOTS)
     if not table_exists(path):
         return None
-    staged = out / "_staging" / f"creators-{run_id}.parquet"
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        creators = creators_from_snapshots(scan_table(path))
-        creators.sort("platform", "creator_key").sink_parquet(staged, compression="lz4")  # type: ignore[union-attr]
-        return _write(
-            table_path(out, CREATORS),
-            staged,
-            predicate=None,
-            partition_by=["platform"],
-            run_id=run_id,
-        )
-    finally:
-        staged.unlink(missing_ok=True)
+    creators = creators_from_snapshots(scan_table(path))
+    return _commit_partitioned(
+        table_path(out, CREATORS), creators, "platform", replace=None, run_id=run_id
+    )
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:

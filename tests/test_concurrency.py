@@ -39,10 +39,12 @@ def big_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "tiktok_jan_2025.csv"
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
+def _start(*args: str, pause_before_commit: float = 0.0) -> subprocess.Popen[str]:
     from prefect.settings import PREFECT_API_URL
 
     env = dict(os.environ)
+    if pause_before_commit:  # hold the lock a known while, however fast the run is
+        env["ROSTER_FAULT_PAUSE"] = f"before-commit:{pause_before_commit}"
     env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())  # the session's test API
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "enrich", *args],
@@ -101,7 +103,7 @@ def test_second_run_with_wait_lock_runs_after_the_first(
     prefect_harness: None, big_export: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    first = _start(str(big_export), "--out", str(out))
+    first = _start(str(big_export), "--out", str(out), pause_before_commit=3)
     lock = out / ".roster.lock"
     deadline = time.monotonic() + 120
     while not (lock.exists() and f"pid {first.pid}," in lock.read_text()):
