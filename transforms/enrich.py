@@ -1,7 +1,8 @@
 """Marts: tier, engagement rate, reach, cost and identity of each creator row.
 
 Pure polars expressions over LazyFrames; the rate card arrives as small frames
-(``RateCard.thresholds_frame`` / ``rates_frame``) joined in, never as Python per row.
+(``RateCard.thresholds_frame`` / ``rates_frame``) looked up per row by expression
+(``lookup_row`` + ``pick``), never as Python per row.
 """
 
 from __future__ import annotations
@@ -19,11 +20,33 @@ ENGAGEMENT_FORMULAS = {
 }
 
 
+def lookup_row(key: pl.Expr, keys: list[str]) -> pl.Expr:
+    """Row number of each row's ``key`` in a small lookup table; null when it is not there.
+
+    One hash lookup per row. On 10M rows this and ``pick`` take 0.5 s where a left join
+    with ``maintain_order`` took 3 s (and the engine's joins do not keep order otherwise).
+    """
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"lookup keys are not unique: {sorted(keys)}")
+    if not keys:
+        return pl.lit(None, dtype=pl.UInt32)
+    return key.replace_strict(
+        {k: i for i, k in enumerate(keys)}, default=None, return_dtype=pl.UInt32
+    )
+
+
+def pick(values: pl.Series, row: pl.Expr) -> pl.Expr:
+    """``values[row]`` for each row (null where ``row`` is null)."""
+    if values.len() == 0:
+        return pl.lit(None, dtype=values.dtype)
+    return pl.lit(values).gather(row)
+
+
 def with_tier(lf: pl.LazyFrame, thresholds: pl.DataFrame) -> pl.LazyFrame:
     """``tier``: the highest tier whose lower bound is <= followers, per platform.
 
     ``thresholds`` has (platform, tier, tier_rank, min_followers). Implemented as one
-    when/then chain per tier rank over bound columns joined by platform, so it is
+    when/then chain per tier rank over bounds looked up by platform, so it is
     monotone in followers by construction.
     """
     wide = (
@@ -32,19 +55,25 @@ def with_tier(lf: pl.LazyFrame, thresholds: pl.DataFrame) -> pl.LazyFrame:
         .pivot(on="tier_rank", index="platform", values=["min_followers", "tier"])
     )
     ranks = sorted(thresholds.get_column("tier_rank").unique().to_list())
-    expr = pl.lit(None, dtype=pl.String)
-    for r in ranks:  # ascending: later (higher) bounds override
-        expr = (
-            pl.when(pl.col("followers") >= pl.col(f"min_followers_{r}"))
-            .then(pl.col(f"tier_{r}"))
-            .otherwise(expr)
+    row = lookup_row(pl.col("platform"), wide.get_column("platform").to_list())
+    # the position of the highest tier reached, then its name: integers in the chain, one
+    # string gather at the end
+    position = pl.lit(None, dtype=pl.UInt32)
+    for j, r in enumerate(ranks):  # ascending: later (higher) bounds override
+        position = (
+            pl.when(pl.col("followers") >= pick(wide.get_column(f"min_followers_{r}"), row))
+            .then(pl.lit(j, dtype=pl.UInt32))
+            .otherwise(position)
         )
-    helper = [c for c in wide.columns if c != "platform"]
-    return (
-        lf.join(wide.lazy(), on="platform", how="left", maintain_order="left")
-        .with_columns(tier=expr)
-        .drop(helper)
+    names = pl.Series(
+        [
+            name
+            for row_names in wide.select(f"tier_{r}" for r in ranks).rows()
+            for name in row_names
+        ],
+        dtype=pl.String,
     )
+    return lf.with_columns(tier=pick(names, row * len(ranks) + position))
 
 
 def engagement(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -91,7 +120,10 @@ def reach_and_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
     card's reach model), else followers x the platform/tier reach rates.
     """
     rm = rate_card.reach_model
-    rates = rate_card.rates_frame().lazy()
+    rates = rate_card.rates_frame()
+    rate_keys = [f"{p}\x1f{t}" for p, t in rates.select("platform", "tier").iter_rows()]
+    row = lookup_row(pl.concat_str("platform", "tier", separator="\x1f"), rate_keys)
+    rate_columns = [c for c in rates.columns if c not in ("platform", "tier")]
     followers = pl.col("followers").cast(pl.Float64)
     observed = pl.col("avg_views").is_not_null() & (pl.col("avg_views") > 0)
 
@@ -105,7 +137,7 @@ def reach_and_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
         )
 
     return (
-        lf.join(rates, on=["platform", "tier"], how="left", maintain_order="left")
+        lf.with_columns([pick(rates.get_column(c), row).alias(c) for c in rate_columns])
         .with_columns(
             est_reach=reach("mid", 1.0),
             est_reach_low=reach("low", rm.observed_views_low_factor),
@@ -125,14 +157,7 @@ def reach_and_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
                 pl.col("cost_usd_mid") / pl.col("est_reach") * 1000
             ),
         )
-        .drop(
-            "reach_rate_low",
-            "reach_rate_mid",
-            "reach_rate_high",
-            "cost_usd_low",
-            "cost_usd_mid",
-            "cost_usd_high",
-        )
+        .drop(rate_columns)
     )
 
 
