@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from flows.config import load_country_aliases, load_rate_card
 from transforms.country import country_lookup
-from transforms.enrich import creator_key, engagement, enrich, with_tier
+from transforms.enrich import creator_key, engagement, enrich, lookup_row, pick, with_tier
 from transforms.normalise import NORMALISED_COLUMNS
 
 RATE_CARD = load_rate_card()
@@ -216,3 +216,26 @@ def test_engagement_rate_by_views_for_view_driven_platforms() -> None:
     assert out.get_column("engagement_rate").to_list() == pytest.approx([10_000 / 3_000] * 2)
     assert out.get_column("engagement_rate_by_views").to_list()[0] == pytest.approx(0.1)
     assert out.get_column("engagement_rate_by_views").to_list()[1] is None
+
+
+def test_lookup_keeps_row_order_and_gives_null_for_unknown_keys() -> None:
+    """The rate card and tier bounds are looked up per row, never joined: order is kept."""
+    table = pl.DataFrame({"key": ["b", "a", "c"], "value": [20.0, 10.0, 30.0]})
+    rows = pl.LazyFrame({"key": ["a", "zz", None, "c", "a", "b"]})
+    row = lookup_row(pl.col("key"), table.get_column("key").to_list())
+    got = rows.select(value=pick(table.get_column("value"), row)).collect()
+    assert got.get_column("value").to_list() == [10.0, None, None, 30.0, 10.0, 20.0]
+
+
+def test_lookup_refuses_duplicate_keys() -> None:
+    with pytest.raises(ValueError, match="not unique"):
+        lookup_row(pl.col("key"), ["a", "b", "a"])
+
+
+def test_unknown_platform_gets_no_tier_and_no_cost() -> None:
+    lf = _rows(followers=[50_000, 50_000], platform=["instagram", "myspace"])
+    out = enrich(
+        lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r"
+    ).collect()
+    assert out.get_column("tier").to_list() == ["micro", None]
+    assert out.get_column("est_cost_usd_mid").to_list()[1] is None
