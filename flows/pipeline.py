@@ -303,6 +303,10 @@ def _ingest_sheet(
         date_format=date_format_of(cells, mapping.columns["snapshot_date"])
         if "snapshot_date" in mapping.columns
         else None,
+        distinct_values=few_distinct_values(
+            cells,
+            [mapping.columns[f] for f in ("platform", "snapshot_date") if f in mapping.columns],
+        ),
     )
     normalised = normalise(cells.lazy(), mapping, ctx, platforms)
     good, parse_failures = split_parse_failures(normalised, mapping)
@@ -355,6 +359,19 @@ def _ingest_sheet(
     outcome.staged_path, outcome.staged_rows = str(staged), valid.height
     q = pl.concat([_quarantine_frame(f, platform, snapshot) for f in failures], how="vertical")
     _stage_quarantine(outcome, q, staging)
+
+
+def few_distinct_values(
+    cells: pl.DataFrame, columns: list[str], limit: int = 100_000
+) -> dict[str, pl.Series]:
+    """The distinct values of each column that has at most ``limit`` of them (the platform
+    and date columns of an export: parsed once per value, see ``FileContext``)."""
+    out = {}
+    for c in columns:
+        values = cells.get_column(c).unique()
+        if values.len() <= limit:
+            out[c] = values
+    return out
 
 
 def _stage_quarantine(outcome: FileOutcome, q: pl.DataFrame, staging: Path) -> None:

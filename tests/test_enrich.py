@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from flows.config import load_country_aliases, load_rate_card
 from transforms.country import country_lookup
-from transforms.enrich import creator_key, engagement, enrich, lookup_row, pick, with_tier
+from transforms.enrich import creator_key, engagement, enrich, with_tier
+from transforms.lookup import lookup_row, pick
 from transforms.normalise import NORMALISED_COLUMNS
 
 RATE_CARD = load_rate_card()

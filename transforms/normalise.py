@@ -10,12 +10,15 @@ be quarantined with the exact cell the user wrote.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import polars as pl
 from polars.datatypes import DataTypeClass
 
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping
+from transforms.lookup import by_distinct_values
 from transforms.numbers import PLACEHOLDER_SPELLINGS, is_placeholder, parse_number
 
 COUNT_FIELDS = ("followers",)
@@ -54,6 +57,9 @@ class FileContext:
     plain_number_columns: frozenset[str] = frozenset()  # see numbers.plain_number_columns
     rate_in_points: bool = False  # bare engagement rates are percentage points (3.4 = 3.4%)
     date_format: str | None = None  # see date_format_of
+    # the distinct values of low-cardinality raw columns (platform, date), by column name:
+    # their parsing then runs once per value instead of once per row
+    distinct_values: Mapping[str, pl.Series] = dataclass_field(default_factory=dict)
 
 
 def normalise_handle(expr: pl.Expr) -> pl.Expr:
@@ -68,11 +74,15 @@ def normalise_handle(expr: pl.Expr) -> pl.Expr:
     )
 
 
+def _clean_text(raw: pl.Expr) -> pl.Expr:
+    c = raw.str.strip_chars()
+    return pl.when(is_placeholder(c)).then(None).otherwise(c)
+
+
 def _text(col: str | None) -> pl.Expr:
     if col is None:
         return pl.lit(None, dtype=pl.String)
-    c = pl.col(col).str.strip_chars()
-    return pl.when(is_placeholder(c)).then(None).otherwise(c)
+    return _clean_text(pl.col(col))
 
 
 def _parse_date(text: pl.Expr, fmt: str | None = None) -> pl.Expr:
@@ -137,32 +147,39 @@ def normalise(
     # platform: a column wins over the file name / CLI default
     default_platform = pl.lit(ctx.platform, dtype=pl.String)
     if "platform" in cols:
-        text = _text(cols["platform"])
-        known = text.str.to_lowercase().replace_strict(
-            platform_lookup, default=None, return_dtype=pl.String
-        )
-        exprs.append(
-            pl.coalesce(known, pl.when(text.is_null()).then(default_platform)).alias("platform")
-        )
+
+        def platform_of(raw: pl.Expr) -> pl.Expr:
+            text = _clean_text(raw)
+            known = text.str.to_lowercase().replace_strict(
+                platform_lookup, default=None, return_dtype=pl.String
+            )
+            return pl.struct(known=known, missing=text.is_null())
+
+        col = cols["platform"]
+        found = by_distinct_values(col, ctx.distinct_values.get(col), platform_of)
+        known, missing = found.struct.field("known"), found.struct.field("missing")
+        exprs.append(pl.coalesce(known, pl.when(missing).then(default_platform)).alias("platform"))
         flags += [
-            (text.is_not_null() & known.is_null()).alias("_bad_platform"),
-            pl.col(cols["platform"]).alias("_raw_platform"),
+            (~missing & known.is_null()).alias("_bad_platform"),
+            pl.col(col).alias("_raw_platform"),
         ]
     else:
         exprs.append(default_platform.alias("platform"))
 
     default_date = pl.lit(ctx.snapshot_date, dtype=pl.Date)
     if "snapshot_date" in cols:
-        text = _text(cols["snapshot_date"])
-        parsed_date = _parse_date(text, ctx.date_format)
-        exprs.append(
-            pl.coalesce(parsed_date, pl.when(text.is_null()).then(default_date)).alias(
-                "snapshot_date"
-            )
-        )
+
+        def date_of(raw: pl.Expr) -> pl.Expr:
+            text = _clean_text(raw)
+            return pl.struct(parsed=_parse_date(text, ctx.date_format), missing=text.is_null())
+
+        col = cols["snapshot_date"]
+        found = by_distinct_values(col, ctx.distinct_values.get(col), date_of)
+        day, missing = found.struct.field("parsed"), found.struct.field("missing")
+        exprs.append(pl.coalesce(day, pl.when(missing).then(default_date)).alias("snapshot_date"))
         flags += [
-            (text.is_not_null() & parsed_date.is_null()).alias("_bad_snapshot_date"),
-            pl.col(cols["snapshot_date"]).alias("_raw_snapshot_date"),
+            (~missing & day.is_null()).alias("_bad_snapshot_date"),
+            pl.col(col).alias("_raw_snapshot_date"),
         ]
     else:
         exprs.append(default_date.alias("snapshot_date"))
@@ -176,10 +193,14 @@ def normalise(
         _text(cols.get("email")).alias("email"),
         _text(cols.get("phone")).alias("phone"),
     ]
-    if mapping.categories:
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    if len(mapping.categories) == 1:  # the usual case, without a list-wide drop_nulls
+        one = _text(mapping.categories[0])
+        cats = pl.when(one.is_null()).then(empty).otherwise(pl.concat_list([one]))
+    elif mapping.categories:
         cats = pl.concat_list([_text(c) for c in mapping.categories]).list.drop_nulls()
     else:
-        cats = pl.lit([], dtype=pl.List(pl.String))
+        cats = empty
     exprs.append(cats.alias("categories"))
 
     return raw.select(*exprs, *flags)
