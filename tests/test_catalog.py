@@ -537,3 +537,58 @@ def test_each_data_file_carries_true_delta_statistics(out: Path, table: str) -> 
         assert action["min.followers"] == rows.get_column("followers").min()
         assert action["max.followers"] == rows.get_column("followers").max()
         assert action["null_count.country"] == rows.get_column("country").null_count()
+
+
+def test_creators_pair_growth_with_the_right_rows_whatever_the_read_order() -> None:
+    """The full rows are read twice; if a reader returned them in another order the second
+    time, growth must still land on the right creator."""
+    snaps = enriched(ROWS)
+    calls = {"n": 0}
+
+    def source() -> pl.DataFrame:
+        calls["n"] += 1
+        return snaps if calls["n"] % 2 else snaps.reverse()
+
+    lazy = pl.defer(source, schema=snaps.schema)
+    got = pub.creators_from_snapshots(lazy).sort("handle_norm")
+    want = pub.creators_from_snapshots(snaps).sort("handle_norm")
+    assert got.equals(want)
+    alice = got.row(0, named=True)
+    assert (alice["handle_norm"], alice["followers"], alice["followers_prev"]) == (
+        "alice",
+        22_000,
+        20_000,
+    )
+
+
+def test_creator_keys_that_are_not_hex_are_kept_apart() -> None:
+    snaps = enriched(ROWS[:2]).with_columns(
+        creator_key=pl.Series(["ab", "00000000000000ab"]), snapshot_date=pl.lit(SEP)
+    )
+    creators = pub.creators_from_snapshots(snaps)
+    assert sorted(creators.get_column("creator_key").to_list()) == ["00000000000000ab", "ab"]
+    assert creators.get_column("snapshots_count").to_list() == [1, 1]
+
+
+def test_replacing_a_partition_keeps_the_table_types(out: Path) -> None:
+    sep = enriched([r for r in ROWS if r[2] == SEP], run_id="run-2")
+    pub.publish_snapshots(out, sep.with_columns(pl.col("followers").cast(pl.Float64)), "run-2")
+    table = pl.read_delta(str(out / "creator_snapshots"))  # the old October files still read
+    assert table.schema["followers"] == pl.Int64
+    assert table.height == len(ROWS)
+
+
+def test_replacing_a_partition_with_other_columns_is_refused(out: Path) -> None:
+    sep = enriched([r for r in ROWS if r[2] == SEP], run_id="run-2").drop("country")
+    before = pub.DeltaTable(str(out / "creator_snapshots")).version()
+    with pytest.raises(ValueError, match=r"other columns than this run .*gone: \['country'\]"):
+        pub.publish_snapshots(out, sep, "run-2")
+    assert pub.DeltaTable(str(out / "creator_snapshots")).version() == before
+
+
+@pytest.mark.parametrize("value", ["a b/c", "..", "x/../../etc", ""])
+def test_partition_values_never_become_arbitrary_paths(tmp_path: Path, value: str) -> None:
+    frame = pl.DataFrame({"platform": [value], "n": [1]})
+    with pytest.raises(ValueError, match="refusing"):
+        pub._commit_partitioned(tmp_path / "t", frame, "platform", replace=None, run_id="r")
+    assert not (tmp_path / "t").exists() or not any((tmp_path / "t").rglob("*.parquet"))
