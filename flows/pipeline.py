@@ -26,7 +26,7 @@ from flows.readers import FileRejected, RawSheet, read_export
 from schemas import EnrichedRoster, NormalisedCreator, soft_validate
 from schemas.validation import FAILURE_COLUMNS
 from transforms.country import country_lookup, country_share
-from transforms.dedupe import conflicts_to_quarantine, mark_duplicates
+from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_key_rows
 from transforms.enrich import creator_key, enrich
 from transforms.filenames import date_from_name, platform_from_name
 from transforms.headers import NUMERIC_FIELDS, resolve_columns
@@ -406,17 +406,22 @@ def build_roster(
     rate_card = load_rate_card(Path(options.rate_card_file) if options.rate_card_file else None)
     countries = country_lookup(load_country_aliases())
 
-    # sunk to disk, so the marked rows are not held in memory next to the enriched ones
-    marked_path = staging / "marked.parquet"
-    mark_duplicates(pl.scan_parquet(staged)).sink_parquet(marked_path, compression="lz4")
-    marked = pl.scan_parquet(marked_path)
+    # Only rows whose key repeats are marked (a few in a thousand): the rest are kept as
+    # they are, so the staged rows are read straight into enrich, with no marked copy.
+    rows = pl.scan_parquet(staged)
+    repeated = repeated_key_rows(rows).collect().get_column("_input_order")
+    marks = mark_repeated(rows.filter(pl.col("_input_order").is_in(repeated.implode()))).collect()
+    dropped = marks.filter(pl.col("_dup_status") != "kept")
+    kept = rows.filter(~pl.col("_input_order").is_in(dropped.get_column("_input_order").implode()))
     timings["dedupe"] = time.perf_counter() - t0
-    counts = marked.group_by("source_file", "_dup_status").len().collect()
-    for src, status, n in counts.iter_rows():
-        key = {"kept": "enriched", "duplicate": "duplicates", "conflict": "conflicts"}[status]
+    for o in outcomes:
+        if o.staged_path and o.staged_rows:
+            per_file[o.source_file]["enriched"] += o.staged_rows
+    for src, status, n in dropped.group_by("source_file", "_dup_status").len().iter_rows():
+        key = {"duplicate": "duplicates", "conflict": "conflicts"}[status]
         per_file[src][key] += n
-    conflicts = conflicts_to_quarantine(marked).collect()
-    kept = marked.filter(pl.col("_dup_status") == "kept")
+        per_file[src]["enriched"] -= n
+    conflicts = conflicts_to_quarantine(marks.lazy()).collect()
 
     t1 = time.perf_counter()
     enriched_lf = enrich(

@@ -26,24 +26,21 @@ VALUE_COLUMNS = (
 )
 
 
-def mark_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``_dup_status`` in {"kept", "duplicate", "conflict"} and ``_kept_file/_kept_row``.
-
-    Keys that occur once (nearly all) take a cheap path; the window logic only runs on
-    the rows whose key repeats.
-    """
-    key = list(KEY)
-    repeated = pl.len().over(key) > 1
-    lf = lf.with_columns(_repeated=repeated)
-    singles = lf.filter(~pl.col("_repeated")).with_columns(
-        _kept_file=pl.col("source_file"),
-        _kept_row=pl.col("source_row"),
-        _dup_status=pl.lit("kept"),
+def repeated_key_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``_input_order`` of the rows whose (platform, handle, snapshot) key occurs more than
+    once: a window over four narrow columns."""
+    return (
+        lf.select(*KEY, "_input_order").filter(pl.len().over(list(KEY)) > 1).select("_input_order")
     )
+
+
+def mark_repeated(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """For rows that share their key with another row: the first (by ``_input_order``) is
+    kept, a later one with the same values is a duplicate, with other values a conflict."""
+    key = list(KEY)
     order = pl.col("_input_order")
-    multi = (
-        lf.filter(pl.col("_repeated"))
-        .with_columns(
+    return (
+        lf.with_columns(
             _value_hash=pl.struct(
                 [
                     pl.col(c).str.normalize("NFC") if c == "display_name" else pl.col(c)
@@ -66,7 +63,6 @@ def mark_duplicates(lf: pl.LazyFrame) -> pl.LazyFrame:
         )
         .drop("_value_hash", "_kept_hash", "_is_first")
     )
-    return pl.concat([singles, multi], how="vertical").drop("_repeated")
 
 
 def conflicts_to_quarantine(marked: pl.LazyFrame) -> pl.LazyFrame:
