@@ -207,6 +207,14 @@ def publish_task(
     enriched = Path(build.enriched_path) if build.enriched_path else None
     by_sha = {o.source_file: o for o in outcomes}
     versions: dict[str, int | None] = {}
+    try:  # housekeeping of earlier runs' files; a failure here must not stop the publish
+        removed = pub.vacuum_tables(out)
+        if any(removed.values()):
+            get_run_logger().info(
+                "vacuum: deleted unused data files older than a week: %s", removed
+            )
+    except Exception as err:
+        get_run_logger().warning("vacuum skipped: %s", err)
     _fault_point("before-commit")
     if enriched is not None:
         versions[pub.SNAPSHOTS] = pub.publish_snapshots(out, enriched, run_id)

@@ -592,3 +592,25 @@ def test_partition_values_never_become_arbitrary_paths(tmp_path: Path, value: st
     with pytest.raises(ValueError, match="refusing"):
         pub._commit_partitioned(tmp_path / "t", frame, "platform", replace=None, run_id="r")
     assert not (tmp_path / "t").exists() or not any((tmp_path / "t").rglob("*.parquet"))
+
+
+def test_vacuum_deletes_replaced_and_orphan_files_only_past_the_retention(out: Path) -> None:
+    creators = out / "creators"
+    publish_all(out, run_id="run-2")  # creators is replaced whole: its old files are unused
+    orphan = creators / "platform=tiktok" / "part-killed-run.parquet"  # a run killed pre-commit
+    pl.DataFrame({"x": [1]}).write_parquet(orphan)
+    before = {p.name for p in creators.rglob("*.parquet")}
+    current = pub.DeltaTable(str(creators)).file_uris()
+    assert len(before) == 2 * len(current) + 1
+
+    assert pub.vacuum_tables(out) == {  # a week's retention: everything is too young
+        "creator_snapshots": 0, "creators": 0, "quarantine": 0
+    }  # fmt: skip
+    table = pl.read_delta(str(creators)).sort("creator_key")
+
+    removed = pub.vacuum_tables(out, retention_hours=0)
+    assert removed["creators"] == len(current) + 1
+    assert {str(p) for p in creators.rglob("*.parquet")} == set(current)
+    assert pl.read_delta(str(creators)).sort("creator_key").equals(table)
+    with connect(refresh_catalog(out)) as con:
+        assert rows_of(con, "SELECT count(*) FROM creators") == [(table.height,)]

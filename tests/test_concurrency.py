@@ -76,7 +76,9 @@ def test_two_runs_at_once_one_writes_the_other_exits_3(
     prefect_harness: None, big_export: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    procs = [_start(str(big_export), "--out", str(out)) for _ in range(2)]
+    # each holds the lock 10 s before committing, however fast the run: the two start-ups
+    # differ by far less, so the second always finds the lock taken
+    procs = [_start(str(big_export), "--out", str(out), pause_before_commit=10) for _ in range(2)]
     results = [_finish(p) for p in procs]
     codes = sorted(r[0] for r in results)
     assert codes == [0, 3], [r[2][-1500:] for r in results]
