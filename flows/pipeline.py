@@ -288,6 +288,10 @@ def _ingest_sheet(
         )
 
     numeric_cols = [mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns]
+    distinct = few_distinct_values(
+        cells, [mapping.columns[f] for f in ("platform", "snapshot_date") if f in mapping.columns]
+    )
+    date_col = mapping.columns.get("snapshot_date")
     ctx = FileContext(
         sheet.label,
         platform,
@@ -300,13 +304,13 @@ def _ingest_sheet(
         rate_in_points=rate_in_points(
             cells, mapping.columns.get("engagement_rate"), sheet.decimal_comma
         ),
-        date_format=date_format_of(cells, mapping.columns["snapshot_date"])
-        if "snapshot_date" in mapping.columns
-        else None,
-        distinct_values=few_distinct_values(
-            cells,
-            [mapping.columns[f] for f in ("platform", "snapshot_date") if f in mapping.columns],
+        # the format that parses every present date: tried on the distinct values when known
+        date_format=None
+        if date_col is None
+        else date_format_of(
+            distinct[date_col].to_frame() if date_col in distinct else cells, date_col
         ),
+        distinct_values=distinct,
     )
     normalised = normalise(cells.lazy(), mapping, ctx, platforms)
     good, parse_failures = split_parse_failures(normalised, mapping)

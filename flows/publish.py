@@ -241,7 +241,8 @@ def _commit_partitioned(
     for value, piece in pieces:
         if value is None:
             raise ValueError(f"{path.name}: null {partition} cannot be a partition")
-        folder = f"{partition}={_partition_text(value)}"
+        text = _partition_text(value)
+        folder = f"{partition}={text}"
         relative = f"{folder}/part-{run_id}-{uuid.uuid4().hex[:12]}.parquet"
         (path / folder).mkdir(parents=True, exist_ok=True)
         piece.write_parquet(path / relative, compression="snappy", row_group_size=131_072)
@@ -249,7 +250,7 @@ def _commit_partitioned(
             AddAction(
                 path=relative,
                 size=(path / relative).stat().st_size,
-                partition_values={partition: _partition_text(value)},
+                partition_values={partition: text},
                 modification_time=now_ms,
                 data_change=True,
                 stats=_file_stats(piece),
@@ -329,12 +330,11 @@ def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.DataFr
     read once more, keeping the latest row numbers: no full-width sort, join or gather
     (10M snapshots: 17.5 s -> 4.5 s). Rows come out in the order of ``snapshots``.
     """
-    if isinstance(snapshots, pl.DataFrame):
-        return _creators(snapshots.lazy(), key_as_int=_hex_keys(snapshots.lazy()))
-    key_as_int = _hex_keys(snapshots)
-    result = _creators(snapshots, key_as_int=key_as_int)
+    lf = snapshots.lazy()
+    key_as_int = _hex_keys(lf)
+    result = _creators(lf, key_as_int=key_as_int)
     if result is None:  # the two reads came back in different orders: never seen
-        result = _creators(snapshots.collect().lazy(), key_as_int=key_as_int)
+        result = _creators(lf.collect().lazy(), key_as_int=key_as_int)
     assert result is not None  # one materialised frame reads back in one order
     return result
 
