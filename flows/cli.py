@@ -168,11 +168,13 @@ def print_summary(manifest: dict[str, Any]) -> None:
         console.print(t)
     reasons = manifest.get("quarantine_by_reason", {})
     if reasons:
-        t = Table(title="quarantine by reason (cells/files)", min_width=60)
+        rows = manifest.get("quarantined_rows_by_reason", {})
+        t = Table(title="quarantine by reason", min_width=60)
         t.add_column("reason")
-        t.add_column("count", justify="right")
+        t.add_column("cells or files", justify="right")
+        t.add_column("input rows", justify="right")
         for reason, n in reasons.items():
-            t.add_row(reason, str(n))
+            t.add_row(reason, str(n), str(rows.get(reason, "")))
         console.print(t)
     for f in manifest["files"]:
         if f["status"] != "ok":

@@ -280,6 +280,7 @@ def publish_task(
         "quarantine_by_reason": dict(
             quarantine.group_by("reason").len().sort("reason").iter_rows()
         ),
+        "quarantined_rows_by_reason": quarantined_rows_by_reason(quarantine, files),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
     }
     if enriched is not None:
@@ -326,9 +327,28 @@ def summary_markdown(manifest: dict[str, Any]) -> str:
             for r in manifest["rows_by_platform_tier"]
         ]
     if manifest.get("quarantine_by_reason"):
-        lines += ["", "| quarantine reason | count |", "|---|---:|"]
-        lines += [f"| {k} | {v} |" for k, v in manifest["quarantine_by_reason"].items()]
+        rows = manifest.get("quarantined_rows_by_reason", {})
+        lines += ["", "| quarantine reason | cells or files | input rows |", "|---|---:|---:|"]
+        lines += [
+            f"| {k} | {v} | {rows.get(k, '')} |"
+            for k, v in manifest["quarantine_by_reason"].items()
+        ]
     return "\n".join(lines) + "\n"
+
+
+def quarantined_rows_by_reason(quarantine: pl.DataFrame, files: list[dict]) -> dict[str, int]:
+    """Input rows behind each quarantine reason: a file quarantined whole counts its rows,
+    not 1; a row with several bad cells counts once per reason it has."""
+    rows: dict[str, int] = dict(
+        quarantine.filter(pl.col("source_row").is_not_null())
+        .group_by("reason")
+        .agg(pl.struct("source_file", "source_row").n_unique())
+        .iter_rows()
+    )
+    for f in files:
+        if f["status"] == "quarantined":
+            rows[f["reason"]] = rows.get(f["reason"], 0) + f["rows_read"]
+    return dict(sorted(rows.items()))
 
 
 def publish_artifacts(manifest: dict[str, Any]) -> None:

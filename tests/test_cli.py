@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,13 @@ def test_a_file_quarantined_whole_exits_1_and_says_how_to_fix(
     )
     assert res.returncode == 1, res.stderr[-2000:]
     assert "--snapshot-date YYYY-MM-DD" in res.stdout
+    # the summary counts the whole file's rows behind its reason, not just "1 file"
+    [manifest] = [
+        json.loads(p.read_text()) for p in (tmp_path / "out").glob("runs/*/manifest.json")
+    ]
+    assert manifest["quarantine_by_reason"]["unknown_snapshot_date"] == 1
+    assert manifest["quarantined_rows_by_reason"]["unknown_snapshot_date"] == 1000
+    assert manifest["quarantined_rows_by_reason"].keys() == manifest["quarantine_by_reason"].keys()
 
 
 def test_nothing_readable_exits_2(prefect_harness: None, tmp_path: Path) -> None:
@@ -74,3 +82,28 @@ def test_usage_errors_exit_2_before_any_work(args: list[str], message: str, tmp_
     res = _roster(*args, api=False)
     assert res.returncode == 2
     assert message in res.stderr
+
+
+def test_quarantined_rows_count_rows_not_cells_and_whole_files_by_their_rows() -> None:
+    import polars as pl
+
+    from flows.enrich_roster import quarantined_rows_by_reason
+
+    quarantine = pl.DataFrame(
+        {
+            "source_file": ["a.csv", "a.csv", "a.csv", "b.csv"],
+            "source_row": [5, 5, 7, None],
+            "reason": ["unparseable_number", "unparseable_number", "negative_value", "empty_file"],
+        }
+    )
+    files = [
+        {"status": "ok", "reason": None, "rows_read": 10},
+        {"status": "quarantined", "reason": "empty_file", "rows_read": 0},
+        {"status": "quarantined", "reason": "unknown_platform", "rows_read": 40},
+    ]
+    assert quarantined_rows_by_reason(quarantine, files) == {
+        "empty_file": 0,
+        "negative_value": 1,
+        "unknown_platform": 40,
+        "unparseable_number": 1,
+    }
