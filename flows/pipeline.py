@@ -16,29 +16,14 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.config import (
-    load_country_aliases,
-    load_header_aliases,
-    load_mapping_file,
-    load_rate_card,
-)
+from flows.config import load_country_aliases, load_rate_card
+from flows.ingest import parse_sheet, plan_sheet, reader_failures, validate_rows
 from flows.readers import FileRejected, RawSheet, read_export
-from schemas import EnrichedRoster, NormalisedCreator, soft_validate
+from schemas import EnrichedRoster, soft_validate
 from schemas.validation import FAILURE_COLUMNS
-from transforms.country import country_lookup, country_share
+from transforms.country import country_lookup
 from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_key_rows
 from transforms.enrich import creator_key, enrich
-from transforms.filenames import date_from_name, platform_from_name
-from transforms.headers import NUMERIC_FIELDS, resolve_columns
-from transforms.normalise import (
-    PARSED_FIELDS,
-    FileContext,
-    date_format_of,
-    normalise,
-    raw_text_long,
-    split_parse_failures,
-)
-from transforms.numbers import plain_number_columns, rate_in_points
 
 QUARANTINE_COLUMNS = {
     **FAILURE_COLUMNS,
@@ -84,6 +69,7 @@ class FileOutcome:
     quarantine_path: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)
     decisions: list[str] = field(default_factory=list)
+    column_decisions: list[dict] = field(default_factory=list)  # flows.ingest ColumnDecision
     unmapped_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -183,199 +169,51 @@ def ingest_file(
 def _ingest_sheet(
     sheet: RawSheet, outcome: FileOutcome, options: RunOptions, staging: Path
 ) -> None:
-    aliases = load_header_aliases()
-    countries = country_lookup(load_country_aliases())
-    platforms = aliases.platform_lookup()
-    overrides = load_mapping_file(Path(options.mapping_file)) if options.mapping_file else None
-    data_cols = [c for c in sheet.cells.columns if c.startswith("c") and c[1:].isdigit()]
-    mapping = resolve_columns(
-        sheet.headers,
-        sheet.cells.select(data_cols).head(2000),
-        aliases,
-        country_share=lambda s: country_share(s, countries),
-        decimal_comma=sheet.decimal_comma,
-        overrides=overrides,
+    """Plan (column evidence, file rules) -> parse -> validate -> stage one sheet."""
+    plan = plan_sheet(
+        sheet,
+        platform=options.platform,
+        snapshot_date=options.snapshot_date,
+        mapping_file=options.mapping_file,
+        today=dt.date.today(),
     )
+    mapping = plan.mapping
     outcome.mapping = {f: mapping.headers[c] for f, c in sorted(mapping.columns.items())}
     if mapping.categories:
         outcome.mapping["categories"] = " + ".join(mapping.headers[c] for c in mapping.categories)
-    outcome.decisions = mapping.decisions
+    outcome.decisions = plan.decisions
+    outcome.column_decisions = [d.to_dict() for d in plan.column_decisions]
     outcome.unmapped_columns = mapping.unmapped
-
-    name = Path(outcome.path).name
-    platform = (
-        None
-        if "platform" in mapping.columns
-        else (platform_from_name(name, platforms) or options.platform)
-    )
-    snapshot = (
-        None
-        if "snapshot_date" in mapping.columns
-        else (date_from_name(name) or options.snapshot_date)
-    )
-    outcome.platform = platform
-    outcome.snapshot_date = snapshot.isoformat() if snapshot else None
-
-    problems = []
-    if "handle" not in mapping.columns:
-        problems.append(
-            (
-                "no_handle_column",
-                f"{sheet.label}: no column looks like a creator handle (headers: {sheet.headers}); "
-                'name it in a --mapping file: [columns] handle = "<header>"',
-            )
-        )
-    if "followers" not in mapping.columns:
-        problems.append(
-            (
-                "no_followers_column",
-                f"{sheet.label}: no usable followers column (headers: {sheet.headers}); "
-                'name it in a --mapping file: [columns] followers = "<header>"',
-            )
-        )
-    if "platform" not in mapping.columns and platform is None:
-        problems.append(
-            (
-                "unknown_platform",
-                f"{sheet.label}: cannot tell the platform: no platform column and none in the file "
-                "name; pass --platform (instagram, tiktok, youtube, x, facebook, twitch) or rename "
-                "the file like tiktok_dec_2022.csv",
-            )
-        )
-    if "snapshot_date" not in mapping.columns and snapshot is None:
-        problems.append(
-            (
-                "unknown_snapshot_date",
-                f"{sheet.label}: cannot tell which date the export describes: "
-                "no date column and no "
-                "date in the file name; pass --snapshot-date YYYY-MM-DD or rename the file like "
-                "tiktok_dec_2022.csv",
-            )
-        )
-    if problems:
-        reason = problems[0][0] if len(problems) == 1 else "+".join(p[0] for p in problems)
-        q = file_rejection(outcome, reason, " | ".join(p[1] for p in problems))
+    outcome.notes += plan.notes
+    outcome.platform = plan.platform
+    outcome.snapshot_date = plan.snapshot.isoformat() if plan.snapshot else None
+    if plan.problems:
+        reason = "+".join(p[0].value for p in plan.problems)
+        q = file_rejection(outcome, reason, " | ".join(p[1] for p in plan.problems))
         _stage_quarantine(outcome, q, staging)
         return
 
-    failures: list[pl.DataFrame] = []
-    cells = sheet.cells
-    ragged = cells.filter(pl.col("_extra_fields").is_not_null())
-    if ragged.height:
-        failures.append(
-            ragged.select(
-                pl.lit(sheet.label).alias("source_file"),
-                "source_row",
-                reason=pl.lit("too_many_fields"),
-                column=pl.lit(None, pl.String),
-                field=pl.lit(None, pl.String),
-                raw_value=pl.col("_extra_fields"),
-                detail=pl.lit(f"the row has more cells than the {len(sheet.headers)} headers"),
-            )
-        )
-        cells = cells.filter(pl.col("_extra_fields").is_null())
-    if sheet.malformed:
-        failures.append(
-            pl.DataFrame(
-                {
-                    "source_file": [sheet.label] * len(sheet.malformed),
-                    "source_row": [m[0] for m in sheet.malformed],
-                    "reason": [m[1] for m in sheet.malformed],
-                    "raw_value": [m[2] for m in sheet.malformed],
-                },
-                schema_overrides={"source_row": pl.Int64},
-            )
-        )
-
-    numeric_cols = [mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns]
-    distinct = few_distinct_values(
-        cells, [mapping.columns[f] for f in ("platform", "snapshot_date") if f in mapping.columns]
-    )
-    date_col = mapping.columns.get("snapshot_date")
-    ctx = FileContext(
-        sheet.label,
-        platform,
-        snapshot,
-        sheet.decimal_comma,
-        # decimal-comma files always take the full parser ("1.234" is 1234 there)
-        plain_number_columns=frozenset()
-        if sheet.decimal_comma
-        else plain_number_columns(cells, numeric_cols),
-        rate_in_points=rate_in_points(
-            cells, mapping.columns.get("engagement_rate"), sheet.decimal_comma
-        ),
-        # the format that parses every present date: tried on the distinct values when known
-        date_format=None
-        if date_col is None
-        else date_format_of(
-            distinct[date_col].to_frame() if date_col in distinct else cells, date_col
-        ),
-        distinct_values=distinct,
-    )
-    normalised = normalise(cells.lazy(), mapping, ctx, platforms)
-    good, parse_failures = split_parse_failures(normalised, mapping)
-    good_df, parse_df = pl.collect_all([good, parse_failures])
+    failures = reader_failures(sheet, sheet.cells)
+    cells = sheet.cells.filter(pl.col("_extra_fields").is_null())
+    good_df, parse_df = parse_sheet(sheet.label, cells, plan)
     outcome.parse_failed_rows = parse_df.get_column("source_row").n_unique()
-    failures.append(
-        parse_df.with_columns(
-            detail=pl.concat_str(
-                pl.lit("'"),
-                pl.col("raw_value"),
-                pl.lit("' in column '"),
-                pl.col("column"),
-                pl.lit("' is not a number"),
-            )
-        )
-    )
-
-    result = soft_validate(NormalisedCreator, good_df)
+    failures.append(parse_df)
+    valid, vfail = validate_rows(good_df, cells, mapping)
     del good_df
-    failed_rows = result.failures.get_column("source_row").unique().implode()
-    # the raw text of the cells that failed, straight from the file's cells
-    raw_text = raw_text_long(
-        cells.filter(pl.col("source_row").is_in(failed_rows)).select(
-            "source_row",
-            *[
-                pl.col(c).alias(f"_raw_{f}")
-                for f, c in mapping.columns.items()
-                if f in PARSED_FIELDS
-            ],
-        )
-    )
     sheet.cells = cells = cells.clear()  # the text of the file is no longer needed
-    header_of = {f: mapping.header_of(f) for f in mapping.columns}
-    header_of["handle_norm"] = mapping.header_of("handle")
-    header_of["engagement_rate_reported"] = mapping.header_of("engagement_rate")
-    vfail = result.failures.join(raw_text, on=["source_row", "field"], how="left").with_columns(
-        raw_value=pl.coalesce("raw_text", "raw_value"),
-        column=pl.col("field").replace(header_of),
-        detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason")),
-    )
-    vfail = vfail.drop("raw_text")
     outcome.validation_failed_rows = vfail.get_column("source_row").n_unique()
     failures.append(vfail)
 
-    valid = result.valid.with_columns(
+    valid = valid.with_columns(
         _input_order=(pl.lit(outcome.file_index, pl.Int64) * (1 << ROW_BITS)) + pl.col("source_row")
     )
     staged = staging / f"rows-{outcome.file_index:06d}.parquet"
     valid.write_parquet(staged, compression="lz4")
     outcome.staged_path, outcome.staged_rows = str(staged), valid.height
-    q = pl.concat([_quarantine_frame(f, platform, snapshot) for f in failures], how="vertical")
+    q = pl.concat(
+        [_quarantine_frame(f, plan.platform, plan.snapshot) for f in failures], how="vertical"
+    )
     _stage_quarantine(outcome, q, staging)
-
-
-def few_distinct_values(
-    cells: pl.DataFrame, columns: list[str], limit: int = 100_000
-) -> dict[str, pl.Series]:
-    """The distinct values of each column that has at most ``limit`` of them (the platform
-    and date columns of an export: parsed once per value, see ``FileContext``)."""
-    out = {}
-    for c in columns:
-        values = cells.get_column(c).unique()
-        if values.len() <= limit:
-            out[c] = values
-    return out
 
 
 def _stage_quarantine(outcome: FileOutcome, q: pl.DataFrame, staging: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+
+from schemas.reasons import Reason
 
 # The csv module refuses cells over 128 KiB by default; exports can carry bigger ones.
 csv.field_size_limit(2**31 - 1)
@@ -36,7 +39,7 @@ SUPPORTED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | JSON_SUFFIXES | NDJSON_SUFF
 
 
 class FileRejected(Exception):
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: Reason | str, detail: str):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
@@ -55,6 +58,8 @@ class RawSheet:
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
     # records counted by a second, independent reader (see independent_record_count)
     independent_records: int | None = None
+    delimiter: str | None = None  # of a delimited file: evidence for its number format
+    snapshot_hint: dt.date | None = None  # from the sheet's name (a monthly tab "Oct 2022")
 
 
 # --------------------------------------------------------------------------- encoding
@@ -134,7 +139,7 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
-        raise FileRejected("empty_file", f"{label} is empty: nothing to read")
+        raise FileRejected(Reason.EMPTY_FILE, f"{label} is empty: nothing to read")
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
         len(head) >= 4 and max(head[1::2].count(0), head[0::2].count(0)) > len(head) // 4
     )
@@ -169,7 +174,7 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
             data = LONE_CR.sub(b"\n", data)
         source = data
         if not data.strip():
-            raise FileRejected("empty_file", f"{label} has no text: nothing to read")
+            raise FileRejected(Reason.EMPTY_FILE, f"{label} has no text: nothing to read")
 
     sample_text = data[:SNIFF_BYTES].decode("utf-8", errors="ignore")
     skip = 0
@@ -193,11 +198,14 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         notes.append(f"lenient CSV reader used ({str(err).splitlines()[0][:120]})")
         headers, cells = _read_with_csv_module(source, delimiter, skip)
     if not headers or not any(h.strip() for h in headers):
-        raise FileRejected("no_header", f"{label}: the first row is empty, expected column headers")
+        raise FileRejected(
+            Reason.NO_HEADER, f"{label}: the first row is empty, expected column headers"
+        )
     sheet = _finish_delimited(
         cells, headers, label, first_row=skip + 2, notes=notes, encoding=encoding
     )
     sheet.independent_records = independent_record_count(source, delimiter, skip)
+    sheet.delimiter = delimiter
     return sheet
 
 
@@ -239,7 +247,7 @@ def _read_with_csv_module(
     except csv.Error as err:
         if "unexpected end of data" in str(err):
             raise FileRejected(
-                "unreadable_csv",
+                Reason.UNREADABLE_CSV,
                 'a quoted cell is never closed (an unmatched " swallows the rest of the file); '
                 "fix the quote in the export and deliver it again",
             ) from err
@@ -325,7 +333,7 @@ def read_excel_export(path: Path, label: str) -> list[RawSheet]:
             raise_if_empty=False,
         )
     except Exception as err:  # calamine raises its own error types
-        raise FileRejected("unreadable_excel", f"{label}: {err}".splitlines()[0]) from err
+        raise FileRejected(Reason.UNREADABLE_EXCEL, f"{label}: {err}".splitlines()[0]) from err
     out = []
     for name, df in sheets.items():
         if df.height == 0 or df.width == 0:
@@ -341,7 +349,7 @@ def read_excel_export(path: Path, label: str) -> list[RawSheet]:
             )
         )
     if not out:
-        raise FileRejected("empty_file", f"{label}: the workbook has no non-empty sheet")
+        raise FileRejected(Reason.EMPTY_FILE, f"{label}: the workbook has no non-empty sheet")
     return out
 
 
@@ -355,7 +363,7 @@ def _records_to_sheet(
             keys.setdefault(k, None)
     headers = list(keys)
     if not headers:
-        raise FileRejected("no_header", f"{label}: the JSON records have no keys")
+        raise FileRejected(Reason.NO_HEADER, f"{label}: the JSON records have no keys")
 
     def text(v: object) -> str | None:
         if v is None:
@@ -388,7 +396,7 @@ def _records_to_sheet(
 def read_json_export(path: Path, label: str) -> RawSheet:
     text, encoding = _decode_text(path.read_bytes())
     if not text.strip():
-        raise FileRejected("empty_file", f"{label} is empty: nothing to read")
+        raise FileRejected(Reason.EMPTY_FILE, f"{label} is empty: nothing to read")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
@@ -396,22 +404,24 @@ def read_json_export(path: Path, label: str) -> RawSheet:
         if text.lstrip().startswith("{") and "\n" in text.strip():
             return read_ndjson_export(path, label)
         raise FileRejected(
-            "unreadable_json", f"{label}: line {err.lineno} column {err.colno}: {err.msg}"
+            Reason.UNREADABLE_JSON, f"{label}: line {err.lineno} column {err.colno}: {err.msg}"
         ) from err
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list)]
         doc = lists[0] if len(lists) == 1 else [doc]
     if not isinstance(doc, list):
-        raise FileRejected("unreadable_json", f"{label}: expected an array of objects")
+        raise FileRejected(Reason.UNREADABLE_JSON, f"{label}: expected an array of objects")
     records = []
     malformed = []
     for i, rec in enumerate(doc, start=1):
         if isinstance(rec, dict):
             records.append((i, rec))
         else:
-            malformed.append((i, "not_an_object", json.dumps(rec, ensure_ascii=False)[:200]))
+            malformed.append(
+                (i, Reason.NOT_AN_OBJECT.value, json.dumps(rec, ensure_ascii=False)[:200])
+            )
     if not records:
-        raise FileRejected("empty_file", f"{label}: the JSON array has no objects")
+        raise FileRejected(Reason.EMPTY_FILE, f"{label}: the JSON array has no objects")
     sheet = _records_to_sheet(
         records, label, [f"encoding {encoding}", "JSON array"], total=len(doc)
     )
@@ -432,14 +442,14 @@ def read_ndjson_export(path: Path, label: str) -> RawSheet:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as err:
-            malformed.append((n, "malformed_json", f"{err.msg}: {line.strip()[:200]}"))
+            malformed.append((n, Reason.MALFORMED_JSON.value, f"{err.msg}: {line.strip()[:200]}"))
             continue
         if not isinstance(rec, dict):
-            malformed.append((n, "not_an_object", line.strip()[:200]))
+            malformed.append((n, Reason.NOT_AN_OBJECT.value, line.strip()[:200]))
             continue
         records.append((n, rec))
     if not records:
-        raise FileRejected("empty_file", f"{label}: no JSON objects found")
+        raise FileRejected(Reason.EMPTY_FILE, f"{label}: no JSON objects found")
     sheet = _records_to_sheet(records, label, [f"encoding {encoding}", "NDJSON"], total=total)
     sheet.malformed = malformed
     sheet.independent_records = sum(1 for line in text.split("\n") if line.strip())
@@ -457,7 +467,7 @@ def read_export(path: Path, label: str) -> list[RawSheet]:
     if suffix in CSV_SUFFIXES or suffix == "":
         return [read_csv_export(path, label)]
     raise FileRejected(
-        "unsupported_format",
+        Reason.UNSUPPORTED_FORMAT,
         f"{label}: {suffix or 'no extension'} is not a supported export format "
         f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})",
     )

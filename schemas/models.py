@@ -68,10 +68,21 @@ class NormalisedCreator(pa.DataFrameModel):
         ge=0,
         le=MAX_PER_POST,
     )
+    avg_engagement_authentic: float = _f(
+        "average authentic interactions per post (the export's own figure, e.g. "
+        "'Eng. (Auth.)': interactions from real accounts)",
+        unit="interactions",
+        nullable=True,
+        ge=0,
+        le=MAX_PER_POST,
+    )
     engagement_rate_reported: float = _f(
         "engagement rate as reported by the export", unit="fraction", nullable=True, ge=0
     )
-    country_raw: str = _f("country as written in the export", nullable=True)
+    country_raw: str = _f("the creator's country as written in the export", nullable=True)
+    audience_country_raw: str = _f(
+        "the main country of the creator's audience as written in the export", nullable=True
+    )
     categories: list[str] = _f("content categories", nullable=True)
     email: str = _f("contact email (never published to BI tables)", nullable=True)
     phone: str = _f("contact phone (never published to BI tables)", nullable=True)
@@ -134,7 +145,24 @@ class EnrichedRoster(pa.DataFrameModel):
     est_cost_usd_mid: float = _f("estimated cost per sponsored post, typical", unit="USD", ge=0)
     est_cost_usd_high: float = _f("estimated cost per sponsored post, high", unit="USD", ge=0)
     est_cpm_usd: float = _f("est_cost_usd_mid per 1,000 est_reach", unit="USD", nullable=True, ge=0)
-    country: str = _f("ISO 3166-1 alpha-2 country code", nullable=True, str_length=2)
+    country: str = _f(
+        "the creator's country (where the creator is based), ISO 3166-1 alpha-2",
+        nullable=True,
+        str_length=2,
+    )
+    # pass-through columns of issue 10 (audience vs creator country, authentic engagement)
+    audience_country: str = _f(
+        "the main country of the creator's audience (not the creator's own: see country), "
+        "ISO 3166-1 alpha-2",
+        nullable=True,
+        str_length=2,
+    )
+    avg_engagement_authentic: float = _f(
+        "average authentic interactions per post, as the export reports them",
+        unit="interactions",
+        nullable=True,
+        ge=0,
+    )
     categories: list[str] = _f("content categories", nullable=True)
     snapshot_date: dt.date = _f("date the export describes")
     source_file: str = _f("input file (and sheet) of the row")

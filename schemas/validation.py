@@ -7,20 +7,13 @@ quarantine rows: source_file, source_row, reason, column, raw_value.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.model import DataFrameModel
 
-_REASONS = [
-    (r"^not_nullable$", "missing_{column}"),
-    (r"^greater_than_or_equal_to\(0\)$", "negative_value"),
-    (r"^less_than_or_equal_to", "out_of_range"),
-    (r"^str_length\(1", "empty_{column}"),
-    (r"^isin", "invalid_{column}"),
-]
+from schemas.reasons import reason_for_check
 
 
 @dataclass
@@ -31,10 +24,7 @@ class ValidationResult:
 
 
 def reason_for(check: str, column: str) -> str:
-    for pattern, template in _REASONS:
-        if re.search(pattern, check):
-            return template.format(column=column)
-    return check
+    return reason_for_check(check, column)  # one definition: schemas.reasons
 
 
 def soft_validate(model: type[DataFrameModel], df: pl.DataFrame) -> ValidationResult:

@@ -158,6 +158,7 @@ def enrich(
     out = engagement(out)
     out = reach_and_cost(out, rate_card)
     out = with_country_code(out, "country_raw", countries)
+    out = with_country_code(out, "audience_country_raw", countries, out="audience_country")
     return out.with_columns(
         creator_key=creator_key(pl.col("platform"), pl.col("handle_norm")),
         run_id=pl.lit(run_id, dtype=pl.String),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms.numbers import is_placeholder, parse_number
+from transforms.numbers import COMMA, DOT, is_placeholder, parse_number
 from transforms.settings import HeaderAliases, header_key
 
 NUMERIC_FIELDS = (
@@ -31,6 +31,7 @@ NUMERIC_FIELDS = (
     "avg_comments",
     "avg_shares",
     "avg_engagement",
+    "avg_engagement_authentic",
     "engagement_rate",
 )
 SINGLE_FIELDS = (
@@ -38,6 +39,7 @@ SINGLE_FIELDS = (
     "display_name",
     *NUMERIC_FIELDS,
     "country",
+    "audience_country",
     "platform",
     "snapshot_date",
     "email",
@@ -76,7 +78,11 @@ def plain_number_share(sample: pl.DataFrame, col: str) -> float:
 
 
 def number_share(sample: pl.DataFrame, col: str, decimal_comma: bool = False) -> float:
-    return _share(sample, col, ~parse_number(pl.col(col), decimal_comma=decimal_comma).is_invalid)
+    """Share of the values that are numbers in either decimal convention (which one the
+    column uses is decided later, on the whole column: transforms.evidence)."""
+    point = ~parse_number(pl.col(col), fmt=DOT).is_invalid
+    comma = ~parse_number(pl.col(col), fmt=COMMA).is_invalid
+    return _share(sample, col, point | comma)
 
 
 def handle_score(sample: pl.DataFrame, col: str) -> float:

@@ -17,9 +17,10 @@ from dataclasses import field as dataclass_field
 import polars as pl
 from polars.datatypes import DataTypeClass
 
+from schemas.reasons import Reason
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping
 from transforms.lookup import by_distinct_values
-from transforms.numbers import PLACEHOLDER_SPELLINGS, is_placeholder, parse_number
+from transforms.numbers import PLACEHOLDER_SPELLINGS, NumberFormat, is_placeholder, parse_number
 
 COUNT_FIELDS = ("followers",)
 RATE_FIELDS = ("engagement_rate",)
@@ -40,8 +41,10 @@ NORMALISED_COLUMNS: dict[str, pl.DataType | DataTypeClass] = {
     "avg_comments": pl.Float64,
     "avg_shares": pl.Float64,
     "avg_engagement": pl.Float64,
+    "avg_engagement_authentic": pl.Float64,
     "engagement_rate_reported": pl.Float64,
     "country_raw": pl.String,
+    "audience_country_raw": pl.String,
     "categories": pl.List(pl.String),
     "email": pl.String,
     "phone": pl.String,
@@ -56,6 +59,8 @@ class FileContext:
     decimal_comma: bool = False
     plain_number_columns: frozenset[str] = frozenset()  # see numbers.plain_number_columns
     rate_in_points: bool = False  # bare engagement rates are percentage points (3.4 = 3.4%)
+    # each numeric column's format, by internal column name (see transforms.evidence)
+    number_formats: Mapping[str, NumberFormat] = dataclass_field(default_factory=dict)
     date_format: str | None = None  # see date_format_of
     # the distinct values of low-cardinality raw columns (platform, date), by column name:
     # their parsing then runs once per value instead of once per row
@@ -121,7 +126,10 @@ def normalise(
             exprs.append(pl.lit(None, dtype=NORMALISED_COLUMNS[out]).alias(out))
             continue
         parsed = parse_number(
-            pl.col(col), decimal_comma=ctx.decimal_comma, plain=col in ctx.plain_number_columns
+            pl.col(col),
+            decimal_comma=ctx.decimal_comma,
+            plain=col in ctx.plain_number_columns,
+            fmt=ctx.number_formats.get(col),
         )
         value = parsed.value
         too_big = pl.lit(False)
@@ -137,10 +145,17 @@ def normalise(
             value = pl.when(too_big | bad).then(None).otherwise(value).round(0).cast(pl.Int64)
         else:
             value = pl.when(bad).then(None).otherwise(value)
+        why = (
+            pl.when(too_big)
+            .then(pl.lit(Reason.OUT_OF_RANGE.value))
+            .when(parsed.is_ambiguous)
+            .then(pl.lit(Reason.AMBIGUOUS_NUMBER_FORMAT.value))
+            .otherwise(pl.lit(Reason.UNPARSEABLE_NUMBER.value))
+        )
         exprs.append(value.cast(NORMALISED_COLUMNS[out]).alias(out))
         flags += [
-            (bad | too_big).alias(f"_bad_{field}"),
-            too_big.alias(f"_oor_{field}"),
+            (bad | too_big | parsed.is_ambiguous).alias(f"_bad_{field}"),
+            why.alias(f"_why_{field}"),
             pl.col(col).alias(f"_raw_{field}"),
         ]
 
@@ -190,6 +205,7 @@ def normalise(
         normalise_handle(handle).alias("handle_norm"),
         _text(cols.get("display_name")).alias("display_name"),
         _text(cols.get("country")).alias("country_raw"),
+        _text(cols.get("audience_country")).alias("audience_country_raw"),
         _text(cols.get("email")).alias("email"),
         _text(cols.get("phone")).alias("phone"),
     ]
@@ -216,8 +232,8 @@ def split_parse_failures(
         return lf, _empty_failures().lazy()
     any_bad = pl.any_horizontal([pl.col(f"_bad_{f}") for f in present])
     reasons = {
-        "platform": "unknown_platform",
-        "snapshot_date": "invalid_date",
+        "platform": Reason.UNKNOWN_PLATFORM.value,
+        "snapshot_date": Reason.INVALID_DATE.value,
     }
     failures = pl.concat(
         [
@@ -225,11 +241,9 @@ def split_parse_failures(
                 "source_file",
                 "source_row",
                 reason=(
-                    pl.when(pl.col(f"_oor_{f}"))
-                    .then(pl.lit("out_of_range"))
-                    .otherwise(pl.lit(reasons.get(f, "unparseable_number")))
-                    if f"_oor_{f}" in names
-                    else pl.lit(reasons.get(f, "unparseable_number"))
+                    pl.col(f"_why_{f}")
+                    if f"_why_{f}" in names
+                    else pl.lit(reasons.get(f, Reason.UNPARSEABLE_NUMBER.value))
                 ),
                 column=pl.lit(mapping.header_of(f)),
                 field=pl.lit(f),
@@ -238,7 +252,7 @@ def split_parse_failures(
             for f in present
         ]
     )
-    helpers = [c for c in names if c.startswith(("_bad_", "_oor_", "_raw_"))]
+    helpers = [c for c in names if c.startswith(("_bad_", "_why_", "_raw_"))]
     good = lf.filter(~any_bad).drop(helpers)
     return good, failures
 

@@ -1,0 +1,322 @@
+"""One sheet's way from raw cells to typed, validated rows, in readable steps.
+
+``plan_sheet``: decide what every column is and how it writes its numbers (column evidence,
+``transforms.evidence``), which platform and snapshot date the file describes, and whether
+a file rule refuses it (``FILE_RULES``: one entry per rule, with its reason).
+``reader_failures``: rows the reader could not split cleanly (ragged, malformed).
+``parse_sheet``: normalise and split off the cells that did not parse.
+``validate_rows``: the NormalisedCreator contract, failures with their raw text.
+
+No Prefect, no staging here: ``flows.pipeline._ingest_sheet`` strings these together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from flows.config import load_country_aliases, load_header_aliases, load_mapping_file
+from flows.readers import RawSheet
+from schemas import NormalisedCreator, soft_validate
+from schemas.reasons import Reason
+from transforms.country import country_lookup, country_share
+from transforms.evidence import ColumnDecision, number_formats
+from transforms.filenames import date_from_name, platform_from_name
+from transforms.headers import NUMERIC_FIELDS, ColumnMapping, resolve_columns
+from transforms.meaning import check_meaning
+from transforms.normalise import (
+    PARSED_FIELDS,
+    FileContext,
+    date_format_of,
+    normalise,
+    raw_text_long,
+    split_parse_failures,
+)
+from transforms.numbers import Decimal, NumberFormat, plain_number_columns, rate_in_points
+
+FUTURE_DAYS = 7  # a snapshot date further ahead than this is a typo, not a forecast
+
+
+@dataclass
+class SheetPlan:
+    """What the evidence says about one sheet, before any row is parsed."""
+
+    mapping: ColumnMapping
+    platform: str | None
+    snapshot: dt.date | None
+    formats: dict[str, NumberFormat] = field(default_factory=dict)
+    column_decisions: list[ColumnDecision] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[tuple[Reason, str]] = field(default_factory=list)
+
+    @property
+    def decisions(self) -> list[str]:
+        return [*self.mapping.decisions, *(d.line() for d in self.column_decisions)]
+
+
+# ---------------------------------------------------------------- file rules
+@dataclass(frozen=True)
+class FileRule:
+    """A sheet is refused with ``reason`` when ``applies``; ``says`` gives the specifics."""
+
+    reason: Reason
+    applies: Callable[[SheetPlan, dt.date], bool]
+    says: Callable[[SheetPlan, RawSheet], str]
+
+
+def _future(plan: SheetPlan, today: dt.date) -> bool:
+    return plan.snapshot is not None and plan.snapshot > today + dt.timedelta(days=FUTURE_DAYS)
+
+
+FILE_RULES: tuple[FileRule, ...] = (
+    FileRule(
+        Reason.NO_HANDLE_COLUMN,
+        lambda p, _: "handle" not in p.mapping.columns,
+        lambda p, s: f"no column looks like a creator handle (headers: {s.headers})",
+    ),
+    FileRule(
+        Reason.NO_FOLLOWERS_COLUMN,
+        lambda p, _: "followers" not in p.mapping.columns,
+        lambda p, s: f"no usable followers column (headers: {s.headers})",
+    ),
+    FileRule(
+        Reason.UNKNOWN_PLATFORM,
+        lambda p, _: "platform" not in p.mapping.columns and p.platform is None,
+        lambda p, s: "cannot tell the platform: no platform column and none in the file name",
+    ),
+    FileRule(
+        Reason.UNKNOWN_SNAPSHOT_DATE,
+        lambda p, _: "snapshot_date" not in p.mapping.columns and p.snapshot is None,
+        lambda p, s: (
+            "cannot tell which date the export describes: no date column and no "
+            "date in the file name"
+        ),
+    ),
+    FileRule(
+        Reason.FUTURE_SNAPSHOT_DATE,
+        _future,
+        lambda p, s: f"snapshot date {p.snapshot} is more than {FUTURE_DAYS} days in the future",
+    ),
+)
+
+
+def file_problems(plan: SheetPlan, sheet: RawSheet, today: dt.date) -> list[tuple[Reason, str]]:
+    return [
+        (rule.reason, f"{sheet.label}: {rule.says(plan, sheet)}; {rule.reason.fix}")
+        for rule in FILE_RULES
+        if rule.applies(plan, today)
+    ]
+
+
+# ---------------------------------------------------------------- planning
+def number_overrides(mapping_file: str | None) -> dict[str, Decimal]:
+    """``[numbers] decimal = ","`` (every column) or ``[numbers.fields] followers = "."``."""
+    if not mapping_file:
+        return {}
+    with Path(mapping_file).open("rb") as fh:
+        numbers = tomllib.load(fh).get("numbers", {})
+    out: dict[str, Decimal] = {}
+    if numbers.get("decimal") in (".", ","):
+        out["*"] = numbers["decimal"]
+    for f, d in numbers.get("fields", {}).items():
+        if d in (".", ","):
+            out[f] = d
+    return out
+
+
+def source_of(
+    column_says: bool,
+    option: object,
+    from_name: object,
+    what: str,
+    notes: list[str],
+) -> object:
+    """An explicit option beats the file name; a disagreement becomes a note."""
+    if column_says:
+        return None
+    if option is not None and from_name is not None and option != from_name:
+        notes.append(
+            f"{what}: --{what.replace('_', '-')} {option} used; the file name says {from_name}"
+        )
+    return option if option is not None else from_name
+
+
+def plan_sheet(
+    sheet: RawSheet,
+    *,
+    platform: str | None,
+    snapshot_date: dt.date | None,
+    mapping_file: str | None,
+    today: dt.date,
+) -> SheetPlan:
+    aliases = load_header_aliases()
+    countries = country_lookup(load_country_aliases())
+    overrides = load_mapping_file(Path(mapping_file)) if mapping_file else None
+    data_cols = [c for c in sheet.cells.columns if c.startswith("c") and c[1:].isdigit()]
+    mapping = resolve_columns(
+        sheet.headers,
+        sheet.cells.select(data_cols).head(2000),
+        aliases,
+        country_share=lambda s: country_share(s, countries),
+        overrides=overrides,
+    )
+    numeric = {f: mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns}
+    formats, decisions = number_formats(
+        sheet.cells,
+        numeric,
+        mapping.headers,
+        delimiter=sheet.delimiter,
+        forced=number_overrides(mapping_file),
+    )
+    decisions += check_meaning(sheet.cells, mapping, formats, overridden=set(overrides or {}))
+    notes: list[str] = []
+    name = Path(sheet.label.split("#", 1)[0]).name
+    plan = SheetPlan(
+        mapping,
+        source_of(  # type: ignore[arg-type]
+            "platform" in mapping.columns,
+            platform,
+            platform_from_name(name, aliases.platform_lookup()),
+            "platform",
+            notes,
+        ),
+        source_of(  # type: ignore[arg-type]
+            "snapshot_date" in mapping.columns,
+            snapshot_date,
+            sheet.snapshot_hint or date_from_name(name),
+            "snapshot_date",
+            notes,
+        ),
+        formats,
+        decisions,
+        notes,
+    )
+    plan.problems = file_problems(plan, sheet, today)
+    return plan
+
+
+# ---------------------------------------------------------------- rows
+def reader_failures(sheet: RawSheet, cells: pl.DataFrame) -> list[pl.DataFrame]:
+    """Rows with more cells than headers, and records the reader could not split."""
+    out = []
+    ragged = cells.filter(pl.col("_extra_fields").is_not_null())
+    if ragged.height:
+        out.append(
+            ragged.select(
+                pl.lit(sheet.label).alias("source_file"),
+                "source_row",
+                reason=pl.lit(Reason.TOO_MANY_FIELDS.value),
+                column=pl.lit(None, pl.String),
+                field=pl.lit(None, pl.String),
+                raw_value=pl.col("_extra_fields"),
+                detail=pl.lit(f"the row has more cells than the {len(sheet.headers)} headers"),
+            )
+        )
+    if sheet.malformed:
+        out.append(
+            pl.DataFrame(
+                {
+                    "source_file": [sheet.label] * len(sheet.malformed),
+                    "source_row": [m[0] for m in sheet.malformed],
+                    "reason": [m[1] for m in sheet.malformed],
+                    "raw_value": [m[2] for m in sheet.malformed],
+                },
+                schema_overrides={"source_row": pl.Int64},
+            )
+        )
+    return out
+
+
+def few_distinct_values(
+    cells: pl.DataFrame, columns: list[str], limit: int = 100_000
+) -> dict[str, pl.Series]:
+    """The distinct values of each column that has at most ``limit`` of them (the platform
+    and date columns of an export: parsed once per value, see ``FileContext``)."""
+    out = {}
+    for c in columns:
+        values = cells.get_column(c).unique()
+        if values.len() <= limit:
+            out[c] = values
+    return out
+
+
+def file_context(label: str, cells: pl.DataFrame, plan: SheetPlan) -> FileContext:
+    cols = plan.mapping.columns
+    distinct = few_distinct_values(
+        cells, [cols[f] for f in ("platform", "snapshot_date") if f in cols]
+    )
+    date_col = cols.get("snapshot_date")
+    castable = plain_number_columns(cells, [cols[f] for f in NUMERIC_FIELDS if f in cols])
+    formats = {
+        c: NumberFormat(".", plain=True) if c in castable and f.decimal == "." else f
+        for c, f in plan.formats.items()
+    }
+    rate_col = cols.get("engagement_rate")
+    return FileContext(
+        label,
+        plan.platform,
+        plan.snapshot,
+        rate_in_points=rate_in_points(cells, rate_col, fmt=formats.get(rate_col or "")),
+        # the format that parses every present date: tried on the distinct values when known
+        date_format=None
+        if date_col is None
+        else date_format_of(
+            distinct[date_col].to_frame() if date_col in distinct else cells, date_col
+        ),
+        distinct_values=distinct,
+        number_formats=formats,
+    )
+
+
+def parse_sheet(
+    label: str, cells: pl.DataFrame, plan: SheetPlan
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows whose every cell parsed, one failure row per cell that did not)."""
+    ctx = file_context(label, cells, plan)
+    platforms = load_header_aliases().platform_lookup()
+    normalised = normalise(cells.lazy(), plan.mapping, ctx, platforms)
+    good, parse_failures = split_parse_failures(normalised, plan.mapping)
+    good_df, parse_df = pl.collect_all([good, parse_failures])
+    detail = pl.concat_str(
+        pl.lit("'"), pl.col("raw_value"), pl.lit("' in column '"), pl.col("column"), pl.lit("' ")
+    )
+    return good_df, parse_df.with_columns(
+        detail=pl.concat_str(
+            detail,
+            pl.col("reason").replace_strict(
+                {r.value: r.fix for r in Reason}, default="", return_dtype=pl.String
+            ),
+        )
+    )
+
+
+def validate_rows(
+    good: pl.DataFrame, cells: pl.DataFrame, mapping: ColumnMapping
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(valid rows, failures with the raw text of the cells that failed)."""
+    result = soft_validate(NormalisedCreator, good)
+    failed_rows = result.failures.get_column("source_row").unique().implode()
+    raw_text = raw_text_long(
+        cells.filter(pl.col("source_row").is_in(failed_rows)).select(
+            "source_row",
+            *[
+                pl.col(c).alias(f"_raw_{f}")
+                for f, c in mapping.columns.items()
+                if f in PARSED_FIELDS
+            ],
+        )
+    )
+    header_of = {f: mapping.header_of(f) for f in mapping.columns}
+    header_of["handle_norm"] = mapping.header_of("handle")
+    header_of["engagement_rate_reported"] = mapping.header_of("engagement_rate")
+    vfail = result.failures.join(raw_text, on=["source_row", "field"], how="left").with_columns(
+        raw_value=pl.coalesce("raw_text", "raw_value"),
+        column=pl.col("field").replace(header_of),
+        detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason")),
+    )
+    return result.valid, vfail.drop("raw_text")

@@ -1,0 +1,205 @@
+"""Column evidence: what the whole column and file say about a column, as typed decisions.
+
+Pure functions over the file's cells (String columns ``c0..cN``): no IO, no Prefect.
+
+* ``number_formats``: each numeric column's decimal separator, decided from its own values
+  (a separator followed by one, two or four+ digits, after a leading 0, before a suffix, or
+  the last of two kinds is a decimal one), else from the column's meaning (a follower count
+  has no fraction, so ``12.345`` there is twelve thousand), else from the file's other
+  numeric columns, else from the delimiter (``;`` files come from decimal-comma locales, ``,``
+  files from decimal-point ones). A column with evidence both ways, or none, is undecided:
+  its ambiguous cells are quarantined, never guessed.
+* ``meaning_checks`` (see ``transforms.meaning``): interaction columns plausible together,
+  lifetime totals told apart from per-post averages.
+
+Each decision is a ``ColumnDecision``; ``line()`` is what the manifest shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import polars as pl
+
+from transforms.numbers import (
+    AMBIGUOUS,
+    DECIMAL_EVIDENCE,
+    Decimal,
+    NumberFormat,
+    ascii_digits,
+    is_placeholder,
+)
+
+INTEGRAL_FIELDS = frozenset({"followers"})  # counts of people: never a fraction
+DELIMITER_DECIMAL: dict[str, Decimal] = {";": ",", ",": "."}
+
+
+@dataclass(frozen=True)
+class ColumnDecision:
+    """One decision about one column, typed and human-readable."""
+
+    header: str  # as written in the file
+    field: str | None  # canonical field it feeds (None: not used)
+    topic: str  # "number_format" | "meaning" | "mapping"
+    decision: str  # e.g. "decimal comma", "not used as avg_likes"
+    evidence: str  # why, with counts and example values
+
+    def line(self) -> str:
+        target = f" ({self.field})" if self.field else ""
+        return f"{self.header!r}{target}: {self.decision} -- {self.evidence}"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NumberEvidence:
+    present: int
+    decimal_point: int  # values whose '.' can only be a decimal point
+    decimal_comma: int  # values whose ',' can only be a decimal comma
+    ambiguous_point: int  # values like 1.234 (one '.', three digits after it)
+    ambiguous_comma: int  # values like 1,234
+    examples: Mapping[str, str | None]  # one value per kind above
+    non_ascii_digits: bool
+
+    def own_decimal(self) -> Decimal | str | None:
+        """'.' / ',' when the values decide it, 'mixed' when they say both, None when not."""
+        if self.decimal_point and self.decimal_comma:
+            return "mixed"
+        if self.decimal_point:
+            return "."
+        if self.decimal_comma:
+            return ","
+        return None
+
+    @property
+    def ambiguous(self) -> int:
+        return self.ambiguous_point + self.ambiguous_comma
+
+
+def _cleaned(col: str, non_ascii: bool) -> pl.Expr:
+    text = pl.col(col).str.to_lowercase().str.replace_all(r"[\s'’]", "")
+    return ascii_digits(text) if non_ascii else text
+
+
+def number_evidence(cells: pl.DataFrame, columns: Sequence[str]) -> dict[str, NumberEvidence]:
+    """Separator evidence of each column, over every row (two passes over the columns)."""
+    if not columns:
+        return {}
+    first = cells.select(
+        *[(~is_placeholder(pl.col(c))).sum().alias(f"{c}|present") for c in columns],
+        *[pl.col(c).str.contains(r"[\d&&[^0-9]]").any().alias(f"{c}|nonascii") for c in columns],
+    ).row(0, named=True)
+    kinds = {
+        "decimal_point": DECIMAL_EVIDENCE["."],
+        "decimal_comma": DECIMAL_EVIDENCE[","],
+        "ambiguous_point": AMBIGUOUS["."],
+        "ambiguous_comma": AMBIGUOUS[","],
+    }
+    exprs = []
+    for c in columns:
+        text = _cleaned(c, bool(first[f"{c}|nonascii"]))
+        for kind, pattern in kinds.items():
+            hit = text.str.contains(pattern).fill_null(False)
+            exprs += [
+                hit.sum().alias(f"{c}|{kind}"),
+                text.filter(hit).first().alias(f"{c}|{kind}|ex"),
+            ]
+    second = cells.select(exprs).row(0, named=True)
+    return {
+        c: NumberEvidence(
+            present=int(first[f"{c}|present"]),
+            **{k: int(second[f"{c}|{k}"]) for k in kinds},
+            examples={k: second[f"{c}|{k}|ex"] for k in kinds},
+            non_ascii_digits=bool(first[f"{c}|nonascii"]),
+        )
+        for c in columns
+    }
+
+
+def _explain(ev: NumberEvidence) -> str:
+    parts = []
+    for kind, label in (
+        ("decimal_point", "with a decimal point"),
+        ("decimal_comma", "with a decimal comma"),
+        ("ambiguous_point", "that read both ways"),
+        ("ambiguous_comma", "that read both ways"),
+    ):
+        n = getattr(ev, kind)
+        if n:
+            parts.append(f"{n} of {ev.present} values {label} (e.g. {ev.examples[kind]!r})")
+    return "; ".join(parts) or f"{ev.present} values, no separators"
+
+
+def decide_number_format(
+    ev: NumberEvidence,
+    *,
+    integral: bool,
+    others: Sequence[Decimal],
+    delimiter: str | None,
+    forced: Decimal | None = None,
+) -> tuple[NumberFormat, str]:
+    """(format, why) for one column; ``others``: the decimals the file's other numeric
+    columns decided by their own values; ``forced``: the user's mapping file says."""
+    digits = ev.non_ascii_digits
+    if forced:
+        return NumberFormat(forced, digits), "set in the mapping file"
+    own = ev.own_decimal()
+    why = _explain(ev)
+    if own in (".", ","):
+        return NumberFormat(own, digits), why  # type: ignore[arg-type]
+    if own == "mixed":
+        return NumberFormat(None, digits), f"{why}: both kinds in one column"
+    if not ev.ambiguous:
+        return NumberFormat(".", digits), why
+    if integral:
+        # 12.345 followers: a count has no fraction, so the separator groups thousands
+        decimal: Decimal = "," if ev.ambiguous_point and not ev.ambiguous_comma else "."
+        if ev.ambiguous_point and ev.ambiguous_comma:
+            return NumberFormat(None, digits), f"{why}: both '.' and ',' groups"
+        return NumberFormat(decimal, digits), f"{why}; a count has no fraction: thousands"
+    agreed = set(others)
+    if len(agreed) == 1:
+        (decimal,) = agreed
+        return NumberFormat(
+            decimal, digits
+        ), f"{why}; the file's other numeric columns use {decimal!r}"
+    if not agreed and delimiter in DELIMITER_DECIMAL:
+        decimal = DELIMITER_DECIMAL[delimiter]
+        return NumberFormat(decimal, digits), f"{why}; the file is {delimiter!r}-delimited"
+    return NumberFormat(None, digits), f"{why}; nothing else in the file decides"
+
+
+def number_formats(
+    cells: pl.DataFrame,
+    columns: Mapping[str, str],
+    headers: Mapping[str, str],
+    *,
+    delimiter: str | None,
+    forced: Mapping[str, Decimal] | None = None,
+) -> tuple[dict[str, NumberFormat], list[ColumnDecision]]:
+    """Each numeric column's format (``columns``: field -> internal column) and the
+    decision lines. ``forced``: field or ``"*"`` -> decimal, from the mapping file."""
+    forced = forced or {}
+    evidence = number_evidence(cells, list(columns.values()))
+    own = [ev.own_decimal() for ev in evidence.values()]
+    decided: list[Decimal] = [d for d in own if d in (".", ",")]  # type: ignore[misc]
+    formats: dict[str, NumberFormat] = {}
+    decisions: list[ColumnDecision] = []
+    for field, col in columns.items():
+        ev = evidence[col]
+        fmt, why = decide_number_format(
+            ev,
+            integral=field in INTEGRAL_FIELDS,
+            others=decided,
+            delimiter=delimiter,
+            forced=forced.get(field) or forced.get("*"),
+        )
+        formats[col] = fmt
+        if ev.decimal_point or ev.decimal_comma or ev.ambiguous or fmt.decimal is None:
+            decision = fmt.describe()
+            if fmt.decimal is None:
+                decision += f": its {ev.ambiguous or 'separated'} ambiguous cells are quarantined"
+            decisions.append(ColumnDecision(headers[col], field, "number_format", decision, why))
+    return formats, decisions

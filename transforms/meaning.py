@@ -1,0 +1,170 @@
+"""Column meaning checked by content, over the whole column (pure; no IO).
+
+Headers lie. A column mapped by its header is kept only if its values are plausible for
+that meaning, and every change is a ``ColumnDecision``:
+
+* **interactions together**: on every platform a post gets many more likes than comments.
+  When the "comments" column exceeds the "likes" column on most rows, the two are not a
+  likes/comments pair (they are two engagement figures, e.g. authentic and average
+  engagement): neither is used as likes or comments, and the larger one, a per-post
+  engagement figure either way, is used as ``avg_engagement`` when the file has none;
+* **lifetime totals vs per-post averages**: a header saying ``total``/``lifetime``/``all
+  time``, or values far above the followers on most rows (likes, comments, shares or
+  engagement above the followers; views above 20x the followers) are lifetime totals of a
+  profile, not per-post averages: the column is not used.
+
+A field the user mapped explicitly (``--mapping``) is never second-guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import polars as pl
+
+from transforms.evidence import ColumnDecision
+from transforms.headers import ColumnMapping
+from transforms.numbers import NumberFormat, parse_number
+
+MOST = 0.5  # "most rows": more than half of the rows where both values are present
+MIN_ROWS = 5  # fewer rows than this decide nothing
+PER_POST_ABOVE_FOLLOWERS = {  # a per-post average beyond followers x this on most rows
+    "avg_likes": 1.0,
+    "avg_comments": 1.0,
+    "avg_shares": 1.0,
+    "avg_engagement": 1.0,
+    "avg_engagement_authentic": 1.0,
+    "avg_views": 20.0,
+}
+LIFETIME_WORDS = re.compile(
+    r"\b(total|totals|lifetime|all[ -]?time|overall|cumulative|sum)\b", re.I
+)
+
+
+def _value(mapping: ColumnMapping, formats: Mapping[str, NumberFormat], f: str) -> pl.Expr:
+    col = mapping.columns[f]
+    return parse_number(pl.col(col), fmt=formats.get(col)).value
+
+
+def _share_above(
+    cells: pl.DataFrame, a: pl.Expr, b: pl.Expr, factor: float = 1.0
+) -> tuple[float, int, int]:
+    """(share, hits, rows) of the rows with both values where a > b * factor."""
+    both = a.is_not_null() & b.is_not_null()
+    hits, n = cells.select(
+        (both & (a > b * factor)).sum().alias("hits"), both.sum().alias("n")
+    ).row(0)
+    return (hits / n if n else 0.0), int(hits), int(n)
+
+
+def _interactions_pair(
+    cells: pl.DataFrame,
+    mapping: ColumnMapping,
+    formats: Mapping[str, NumberFormat],
+    overridden: set[str],
+) -> list[ColumnDecision]:
+    cols = mapping.columns
+    if not {"avg_likes", "avg_comments"} <= cols.keys() or overridden & {
+        "avg_likes",
+        "avg_comments",
+    }:
+        return []
+    likes, comments = (
+        _value(mapping, formats, "avg_likes"),
+        _value(mapping, formats, "avg_comments"),
+    )
+    share, hits, n = _share_above(cells, comments, likes)
+    if n < MIN_ROWS or share <= MOST:
+        return []
+    evidence = (
+        f"comments exceed likes in {hits} of {n} rows ({share:.0%}); posts get far more likes "
+        "than comments, so these are two engagement figures, not a likes/comments pair"
+    )
+    medians = cells.select(likes.median().alias("l"), comments.median().alias("c")).row(0)
+    larger = "avg_comments" if (medians[1] or 0) >= (medians[0] or 0) else "avg_likes"
+    smaller = "avg_likes" if larger == "avg_comments" else "avg_comments"
+    larger_col, smaller_col = cols.pop(larger), cols.pop(smaller)
+    out = []
+    if "avg_engagement" not in cols:
+        cols["avg_engagement"] = larger_col
+        out.append(
+            ColumnDecision(
+                mapping.headers[larger_col],
+                "avg_engagement",
+                "meaning",
+                f"used as avg_engagement (the larger figure), not as {larger}",
+                evidence,
+            )
+        )
+    else:
+        mapping.unmapped.append(mapping.headers[larger_col])
+        out.append(
+            ColumnDecision(
+                mapping.headers[larger_col], None, "meaning", f"not used as {larger}", evidence
+            )
+        )
+    mapping.unmapped.append(mapping.headers[smaller_col])
+    out.append(
+        ColumnDecision(
+            mapping.headers[smaller_col],
+            None,
+            "meaning",
+            f"not used as {smaller}; map it in a --mapping file if it is per-post {smaller}",
+            evidence,
+        )
+    )
+    return out
+
+
+def _lifetime_totals(
+    cells: pl.DataFrame,
+    mapping: ColumnMapping,
+    formats: Mapping[str, NumberFormat],
+    overridden: set[str],
+) -> list[ColumnDecision]:
+    out: list[ColumnDecision] = []
+    if "followers" not in mapping.columns:
+        return out
+    followers = _value(mapping, formats, "followers")
+    for f, factor in PER_POST_ABOVE_FOLLOWERS.items():
+        if f not in mapping.columns or f in overridden:
+            continue
+        header = mapping.header_of(f)
+        if LIFETIME_WORDS.search(header):
+            evidence = f"the header {header!r} names a total, not a per-post average"
+        else:
+            share, hits, n = _share_above(cells, _value(mapping, formats, f), followers, factor)
+            if n < MIN_ROWS or share <= MOST:
+                continue
+            above = "the followers" if factor == 1 else f"{factor:g}x the followers"
+            evidence = (
+                f"above {above} in {hits} of {n} rows ({share:.0%}): lifetime totals of the "
+                "profile, not per-post averages"
+            )
+        mapping.unmapped.append(header)
+        del mapping.columns[f]
+        out.append(
+            ColumnDecision(
+                header,
+                None,
+                "meaning",
+                f"not used as {f}; map it in a --mapping file if it is per post",
+                evidence,
+            )
+        )
+    return out
+
+
+def check_meaning(
+    cells: pl.DataFrame,
+    mapping: ColumnMapping,
+    formats: Mapping[str, NumberFormat],
+    *,
+    overridden: set[str],
+) -> list[ColumnDecision]:
+    """Check the mapped columns' meaning against their values; drop or move the implausible
+    ones in ``mapping`` (in place) and return the decisions."""
+    out = _lifetime_totals(cells, mapping, formats, overridden)
+    out += _interactions_pair(cells, mapping, formats, overridden)
+    return out
