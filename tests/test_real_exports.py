@@ -4,6 +4,7 @@ against an independent count made with Python's csv module."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import polars as pl
@@ -130,3 +131,74 @@ def test_creators_growth_against_the_previous_monthly_snapshot(real_run: tuple[d
     # a creator seen once has no previous snapshot
     once = creators.filter(pl.col("snapshots_count") == 1).row(0, named=True)
     assert once["followers_prev"] is None and once["followers_change"] is None
+
+
+# ---- a real export re-saved by a European spreadsheet ---------------------------------
+DATED = sorted(p.name for p in REAL_EXPORTS.glob("*.csv") if p.name not in UNDATED)
+DOT_NUMBER = re.compile(r"^(\d+)\.(\d+)([KMBkmb]?)$")
+CREATOR_COLUMNS = [
+    "source_row",
+    "platform",
+    "snapshot_date",
+    "handle_norm",
+    "display_name",
+    "followers",
+    "avg_views",
+    "avg_likes",
+    "avg_comments",
+    "avg_shares",
+    "avg_engagement",
+    "avg_engagement_authentic",
+    "engagement_rate_reported",
+    "country_raw",
+    "audience_country_raw",
+]
+
+
+def european_copy(src: Path, dest: Path) -> int:
+    """``src`` as a German/Spanish Excel saves it: ';' between cells, decimal commas
+    (60.3M -> 60,3M, 477900000.00 -> 477900000,00). Returns how many cells changed."""
+    with src.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    changed = 0
+    for row in rows[1:]:
+        for i, cell in enumerate(row):
+            european = DOT_NUMBER.sub(r"\1,\2\3", cell)
+            changed += european != cell
+            row[i] = european
+    with dest.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows(rows)
+    return changed
+
+
+def _staged_creators(path: Path, staging: Path) -> tuple[pl.DataFrame, list[str]]:
+    from flows.pipeline import RunOptions, ingest_file
+
+    staging.mkdir()
+    (outcome,) = ingest_file(path, path.name, 0, RunOptions(), staging)
+    assert outcome.status == "ok", outcome.detail
+    rows = pl.read_parquet(outcome.staged_path).select(CREATOR_COLUMNS).sort("source_row")
+    return rows, outcome.decisions
+
+
+@pytest.mark.parametrize("name", DATED)
+def test_a_european_resave_gives_identical_creators(tmp_path: Path, name: str) -> None:
+    european = tmp_path / "eu" / name
+    european.parent.mkdir()
+    changed = european_copy(REAL_EXPORTS / name, european)
+    assert changed > 0 or name.startswith("youtube")  # some exports hold only integers
+    original, _ = _staged_creators(REAL_EXPORTS / name, tmp_path / "s1")
+    resaved, _ = _staged_creators(european, tmp_path / "s2")
+    # free text stays text: a number typed into the country column is re-saved too
+    country = pl.col("country_raw").str.replace(DOT_NUMBER.pattern, "${1},${2}${3}")
+    assert resaved.equals(original.with_columns(country))
+
+
+def test_tiktok_dec_resaved_keeps_mrbeast_at_60_3_million(tmp_path: Path) -> None:
+    european = tmp_path / "tiktok_dec_2022.csv"
+    european_copy(REAL_EXPORTS / "tiktok_dec_2022.csv", european)
+    assert "mrbeast;MrBeast;60,3M" in european.read_text(encoding="utf-8")
+    rows, _ = _staged_creators(european, tmp_path / "s")
+    top = dict(rows.select("handle_norm", "followers").iter_rows())
+    assert top["mrbeast"] == 60_300_000
+    assert top["khaby.lame"] == 153_100_000

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms.numbers import COMMA, DOT, is_placeholder, parse_number
+from transforms.numbers import NumberFormat, is_placeholder, parse_number
 from transforms.settings import HeaderAliases, header_key
 
 NUMERIC_FIELDS = (
@@ -74,14 +74,15 @@ def _share(sample: pl.DataFrame, col: str, expr: pl.Expr) -> float:
 
 
 def plain_number_share(sample: pl.DataFrame, col: str) -> float:
-    return _share(sample, col, pl.col(col).str.strip_chars().str.contains(r"^[+-]?\d+(\.\d+)?$"))
+    plain = r"^[+-]?\d+([.,]\d+)?$"  # 1234, 1234.5 or 1234,5: no suffix, no grouping
+    return _share(sample, col, pl.col(col).str.strip_chars().str.contains(plain))
 
 
 def number_share(sample: pl.DataFrame, col: str, decimal_comma: bool = False) -> float:
     """Share of the values that are numbers in either decimal convention (which one the
     column uses is decided later, on the whole column: transforms.evidence)."""
-    point = ~parse_number(pl.col(col), fmt=DOT).is_invalid
-    comma = ~parse_number(pl.col(col), fmt=COMMA).is_invalid
+    point = ~parse_number(pl.col(col), fmt=NumberFormat(".", non_ascii_digits=True)).is_invalid
+    comma = ~parse_number(pl.col(col), fmt=NumberFormat(",", non_ascii_digits=True)).is_invalid
     return _share(sample, col, point | comma)
 
 

@@ -184,7 +184,17 @@ def raw(content: bytes) -> Callable[[], bytes]:
 FIXED_TIME = dt.datetime(2025, 3, 1, 0, 0, 0)
 
 
-def xlsx(sheets: list[tuple[str, list[list[object]]]]) -> Callable[[], bytes]:
+@dataclass(frozen=True)
+class Styled:
+    """An Excel cell with a number format (``0.0%``: shown 5.2%, stored 0.052)."""
+
+    value: object
+    number_format: str
+
+
+def xlsx(
+    sheets: list[tuple[str, list[list[object]]]], hidden: frozenset[str] = frozenset()
+) -> Callable[[], bytes]:
     """A workbook with the given sheets; an empty row list leaves that row empty."""
 
     def build() -> bytes:
@@ -194,9 +204,15 @@ def xlsx(sheets: list[tuple[str, list[list[object]]]]) -> Callable[[], bytes]:
         wb.remove(wb.active)
         for title, sheet_rows in sheets:
             ws = wb.create_sheet(title)
+            if title in hidden:
+                ws.sheet_state = "hidden"
             for r, values in enumerate(sheet_rows, start=1):
                 for col, value in enumerate(values, start=1):
-                    if value is not None:
+                    if isinstance(value, Styled):
+                        ws.cell(
+                            row=r, column=col, value=value.value
+                        ).number_format = value.number_format
+                    elif value is not None:
                         ws.cell(row=r, column=col, value=value)
         wb.properties.creator = "make_corpus"
         wb.properties.created = FIXED_TIME
@@ -1597,8 +1613,372 @@ def cases() -> list[Case]:
         )
     )
 
+    c += evidence_cases()
     names = [x.name for x in c]
     assert len(names) == len(set(names)), "case names must be unique"
+    return c
+
+
+def _one(
+    name: str,
+    about: str,
+    path: str,
+    content: Callable[[], bytes],
+    expect: Expect,
+) -> Case:
+    return Case(name, about, ((path, content),), (expect,))
+
+
+def evidence_cases() -> list[Case]:
+    """Numbers decided per column, and column meaning checked by content (issue 10)."""
+    c: list[Case] = []
+    semi, tab = CsvDialect(delimiter=";"), CsvDialect(delimiter="\t")
+
+    f = f"{MONTH}_german_counts.csv"
+    c.append(
+        _one(
+            "german_thousands_all_under_a_million",
+            "';' file, German dot thousands only (12.345, 999.999): a count has no fraction, "
+            "and the ';' delimiter decides the views column",
+            f,
+            text("Username;Followers;Avg views\nde_1;12.345;1.234\nde_2;999.999;12\nde_3;7;5\n"),
+            Expect(
+                f,
+                3,
+                enriched=3,
+                values={
+                    2: {"followers": 12_345, "avg_views": 1234.0},
+                    3: {"followers": 999_999, "avg_views": 12.0},
+                },
+                csv=semi,
+            ),
+        )
+    )
+    f = f"{MONTH}_spanish.csv"
+    c.append(
+        _one(
+            "spanish_decimal_comma_suffixes",
+            "decimal comma before suffixes and percent signs: 1,2M, 12,5K, 3,5 %",
+            f,
+            text(
+                "Username;Followers;Avg views;Engagement rate\n"
+                "es_1;1,2M;12,5K;3,5 %\nes_2;850,3K;1,1M;4 %\n"
+            ),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={
+                    2: {"followers": 1_200_000, "avg_views": 12_500.0, "engagement_rate": 0.035},
+                    3: {"followers": 850_300, "avg_views": 1_100_000.0},
+                },
+                csv=semi,
+            ),
+        )
+    )
+    f = f"{MONTH}_fraction_rates.csv"
+    c.append(
+        _one(
+            "decimal_comma_fraction_rates",
+            "rates written as fractions with a decimal comma (0,035): 3.5%, not 35%",
+            f,
+            text("Username;Followers;Engagement rate\nfr_1;1000;0,035\nfr_2;2000;0,12\n"),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={2: {"engagement_rate": 0.035}, 3: {"engagement_rate": 0.12}},
+                csv=semi,
+            ),
+        )
+    )
+    f = f"{MONTH}_french.csv"
+    c.append(
+        _one(
+            "french_space_thousands",
+            "tab file, French numbers: NBSP and narrow-NBSP thousands, decimal comma",
+            f,
+            text(
+                "Username\tFollowers\tAvg views\n"
+                "fra_1\t1\u00a0234\u00a0567\t12\u202f345,6\nfra_2\t2 500\t7,5\n"
+            ),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={
+                    2: {"followers": 1_234_567, "avg_views": 12_345.6},
+                    3: {"followers": 2_500, "avg_views": 7.5},
+                },
+                csv=tab,
+            ),
+        )
+    )
+    f = f"{MONTH}_swiss.csv"
+    c.append(
+        _one(
+            "apostrophe_thousands",
+            "Swiss apostrophe thousands (1'234'567, 12’345)",
+            f,
+            text("handle,followers\nch_1,1'234'567\nch_2,12’345\n"),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={2: {"followers": 1_234_567}, 3: {"followers": 12_345}},
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_words.csv"
+    c.append(
+        _one(
+            "number_words_and_approximations",
+            "1.2 Mio., 12 тыс., 1.5万, 10K+, ~50k parsed; '1.2 mil' (a million in English, a "
+            "thousand in Spanish) and a range quarantined with their text",
+            f,
+            text(
+                "handle,followers\nw_1,1.2 Mio.\nw_2,12 тыс.\nw_3,1.5万\nw_4,10K+\nw_5,~50k\n"
+                "w_6,1.2 mil\nw_7,10K-50K\n"
+            ),
+            Expect(
+                f,
+                7,
+                quarantined=rows({7: "unparseable_number", 8: "unparseable_number"}),
+                enriched=5,
+                values={
+                    2: {"followers": 1_200_000},
+                    3: {"followers": 12_000},
+                    4: {"followers": 15_000},
+                    5: {"followers": 10_000},
+                    6: {"followers": 50_000},
+                },
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_mil_comma.csv"
+    c.append(
+        _one(
+            "spanish_mil_with_decimal_comma",
+            "'1,2 mil' in a decimal-comma column: 1,200 (Spanish/Portuguese thousand)",
+            f,
+            text("handle;followers\nmil_1;1,2 mil\nmil_2;15 mil\n"),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={2: {"followers": 1_200}, 3: {"followers": 15_000}},
+                csv=semi,
+            ),
+        )
+    )
+    f = f"{MONTH}_digits.csv"
+    c.append(
+        _one(
+            "non_ascii_digits",
+            "Arabic-Indic and full-width digits",
+            f,
+            text("handle,followers\nnd_1,١٢٣٤\nnd_2,１２３\n"),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={2: {"followers": 1234}, 3: {"followers": 123}},
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_ambiguous.tsv"
+    c.append(
+        _one(
+            "ambiguous_number_column",
+            "tab file whose views are all like 1.234 and nothing else in the file says which "
+            "separator is decimal: those cells are quarantined, never guessed",
+            f,
+            text(
+                "handle\tfollowers\tavg views\namb_1\t100\t1.234\namb_2\t200\t5.678\n"
+                "amb_3\t300\t12\n"
+            ),
+            Expect(
+                f,
+                3,
+                quarantined=rows({2: "ambiguous_number_format", 3: "ambiguous_number_format"}),
+                enriched=1,
+                values={4: {"avg_views": 12.0}},
+                csv=tab,
+            ),
+        )
+    )
+    f = f"{MONTH}_mixed_locales.csv"
+    c.append(
+        _one(
+            "mixed_decimal_separators_in_one_column",
+            "one views column with 12.5 and 3,5: both conventions, its separated cells refused",
+            f,
+            text('handle,followers,avg views\nmx_1,100,12.5\nmx_2,200,"3,5"\nmx_3,300,40\n'),
+            Expect(
+                f,
+                3,
+                quarantined=rows({2: "ambiguous_number_format", 3: "ambiguous_number_format"}),
+                enriched=1,
+                values={4: {"avg_views": 40.0}},
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_percent_cells.xlsx"
+    c.append(
+        _one(
+            "xlsx_percent_cells_keep_their_stored_value",
+            "XLSX engagement rates in percent-formatted cells (shown 5.2%, stored 0.052) and "
+            "a typed number of followers",
+            f,
+            xlsx(
+                [
+                    (
+                        "Sheet1",
+                        [
+                            ["handle", "followers", "engagement rate"],
+                            ["pc_1", 125000, Styled(0.052, "0.0%")],
+                            ["pc_2", 98000.0, Styled(0.5, "0%")],
+                        ],
+                    )
+                ]
+            ),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={
+                    2: {"followers": 125_000, "engagement_rate": 0.052},
+                    3: {"followers": 98_000, "engagement_rate": 0.5},
+                },
+            ),
+        )
+    )
+    c += meaning_cases()
+    return c
+
+
+def meaning_cases() -> list[Case]:
+    """Columns whose header and content disagree (issue 10, item 2)."""
+    c: list[Case] = []
+    f = f"{MONTH}_countries.csv"
+    c.append(
+        _one(
+            "audience_country_is_not_the_creator_country",
+            "a creator's Country and an Audience country column",
+            f,
+            text("handle,followers,Country,Audience country\nac_1,100,Portugal,India\n"),
+            Expect(
+                f,
+                1,
+                enriched=1,
+                values={2: {"country": "PT", "audience_country": "IN"}},
+                mapping={
+                    "handle": "handle",
+                    "followers": "followers",
+                    "country": "Country",
+                    "audience_country": "Audience country",
+                },
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_authentic.csv"
+    c.append(
+        _one(
+            "authentic_engagement_is_ingested",
+            "Eng. (Auth.) and Eng. (Avg.) columns",
+            f,
+            text("handle,followers,Eng. (Auth.),Eng. (Avg.)\nae_1,1000,40,50\n"),
+            Expect(
+                f,
+                1,
+                enriched=1,
+                values={
+                    2: {
+                        "avg_engagement_authentic": 40.0,
+                        "avg_engagement": 50.0,
+                        "engagement_rate": 0.05,
+                        "engagement_formula": "aggregate",
+                    }
+                },
+                csv=UTF8,
+            ),
+        )
+    )
+    body = "".join(f"cl_{i},{1000 * i},{20 * i},{25 * i}\n" for i in range(1, 7))
+    f = "instagram_mar_2025_comments_over_likes.csv"
+    c.append(
+        _one(
+            "comments_exceeding_likes_are_not_a_likes_comments_pair",
+            "'Likes avg' and 'Comments avg.' where comments exceed likes on every row: two "
+            "engagement figures; the larger is avg_engagement, nothing is added up",
+            f,
+            text("handle,followers,Likes avg,Comments avg.\n" + body),
+            Expect(
+                f,
+                6,
+                enriched=6,
+                platform="instagram",
+                values={
+                    2: {
+                        "avg_likes": None,
+                        "avg_comments": None,
+                        "avg_engagement": 25.0,
+                        "engagement_rate": 0.025,
+                        "engagement_formula": "aggregate",
+                    }
+                },
+                mapping={
+                    "handle": "handle",
+                    "followers": "followers",
+                    "avg_engagement": "Comments avg.",
+                },
+                unmapped=("Likes avg",),
+                csv=UTF8,
+            ),
+        )
+    )
+    body = "".join(f"lt_{i},{1000 * i},{900_000 * i},{50 * i}\n" for i in range(1, 7))
+    f = "youtube_mar_2025_lifetime.csv"
+    c.append(
+        _one(
+            "lifetime_totals_are_not_per_post_averages",
+            "a channel export whose views are 900x the subscribers (lifetime totals): not used "
+            "as per-post views; its likes are",
+            f,
+            text("handle,subscribers,views,likes\n" + body),
+            Expect(
+                f,
+                6,
+                enriched=6,
+                platform="youtube",
+                values={2: {"avg_views": None, "avg_likes": 50.0, "est_reach_method": "rate_card"}},
+                unmapped=("views",),
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_total_header.csv"
+    c.append(
+        _one(
+            "total_likes_header_is_not_an_average",
+            "a 'Total likes' column: the header names a lifetime total",
+            f,
+            text("handle,followers,Total likes,avg comments\ntl_1,1000,5,3\n"),
+            Expect(
+                f,
+                1,
+                enriched=1,
+                values={2: {"avg_likes": None, "avg_comments": 3.0}},
+                unmapped=("Total likes",),
+                csv=UTF8,
+            ),
+        )
+    )
     return c
 
 
