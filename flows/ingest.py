@@ -34,6 +34,7 @@ from transforms.normalise import (
     FileContext,
     date_format_of,
     normalise,
+    platform_from_url,
     raw_text_long,
     split_parse_failures,
 )
@@ -196,8 +197,34 @@ def plan_sheet(
         decisions,
         notes,
     )
+    if plan.platform is None and "platform" not in mapping.columns:
+        plan.platform = _platform_of_profile_urls(sheet.cells, mapping, plan)
     plan.problems = file_problems(plan, sheet, today)
     return plan
+
+
+def _platform_of_profile_urls(
+    cells: pl.DataFrame, mapping: ColumnMapping, plan: SheetPlan
+) -> str | None:
+    """The platform of a file without one, when its handles are profile URLs of one
+    platform (instagram.com/h/, tiktok.com/@h ...)."""
+    col = mapping.columns.get("handle")
+    if col is None:
+        return None
+    found = cells.select(platform_from_url(pl.col(col)).drop_nulls().unique()).to_series()
+    urls = cells.select(platform_from_url(pl.col(col)).is_not_null().sum()).item()
+    if found.len() != 1 or urls * 2 < cells.height:
+        return None
+    plan.column_decisions.append(
+        ColumnDecision(
+            mapping.headers[col],
+            "platform",
+            "meaning",
+            f"platform {found[0]} from its profile URLs",
+            f"{urls} of {cells.height} handles are {found[0]} profile URLs",
+        )
+    )
+    return str(found[0])
 
 
 # ---------------------------------------------------------------- rows
@@ -270,6 +297,7 @@ def file_context(label: str, cells: pl.DataFrame, plan: SheetPlan) -> FileContex
         ),
         distinct_values=distinct,
         number_formats=formats,
+        latest_snapshot_date=dt.date.today() + dt.timedelta(days=FUTURE_DAYS),
     )
 
 

@@ -61,6 +61,8 @@ class FileContext:
     rate_in_points: bool = False  # bare engagement rates are percentage points (3.4 = 3.4%)
     # each numeric column's format, by internal column name (see transforms.evidence)
     number_formats: Mapping[str, NumberFormat] = dataclass_field(default_factory=dict)
+    # a date column's dates after this are typos (a year _2032), quarantined
+    latest_snapshot_date: dt.date | None = None
     date_format: str | None = None  # see date_format_of
     # the distinct values of low-cardinality raw columns (platform, date), by column name:
     # their parsing then runs once per value instead of once per row
@@ -79,6 +81,34 @@ def normalise_handle(expr: pl.Expr) -> pl.Expr:
     )
 
 
+# A profile URL in a handle column: instagram.com/h/, tiktok.com/@h?lang=en, youtube.com/@h,
+# youtube.com/c/h, x.com/h ... -> the handle, and the platform its domain names.
+PROFILE_DOMAINS = {
+    "instagram.com": "instagram",
+    "tiktok.com": "tiktok",
+    "youtube.com": "youtube",
+    "x.com": "x",
+    "twitter.com": "x",
+    "facebook.com": "facebook",
+    "twitch.tv": "twitch",
+}
+_DOMAIN = "|".join(d.replace(".", r"\.") for d in PROFILE_DOMAINS)
+PROFILE_URL = (
+    rf"(?i)^(?:https?://)?(?:[a-z]+\.)?({_DOMAIN})/(?:@|c/|user/|channel/)?([^/?#\s]+)[/?#]?.*$"
+)
+
+
+def handle_from_url(text: pl.Expr) -> pl.Expr:
+    """The handle in a profile URL, or the text unchanged when it is not one."""
+    return text.str.replace(PROFILE_URL, "${2}")
+
+
+def platform_from_url(text: pl.Expr) -> pl.Expr:
+    """The platform a profile URL's domain names (null when the text is not a URL)."""
+    domain = text.str.extract(PROFILE_URL, 1).str.to_lowercase()
+    return domain.replace_strict(PROFILE_DOMAINS, default=None, return_dtype=pl.String)
+
+
 def _clean_text(raw: pl.Expr) -> pl.Expr:
     c = raw.str.strip_chars()
     return pl.when(is_placeholder(c)).then(None).otherwise(c)
@@ -90,18 +120,40 @@ def _text(col: str | None) -> pl.Expr:
     return _clean_text(pl.col(col))
 
 
+# an ISO date-time (Excel date cells arrive as "2022-03-01 00:00:00"), with or without a zone:
+# the date as written (the export's own calendar day)
+ISO_DATETIME = (
+    r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?$"
+)
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug)
+EXCEL_SERIAL = r"^[1-9]\d{4}(?:\.0+)?$"  # 10000..99999: 1927-05-18 .. 2173-10-14
+
+
+def _date_text(text: pl.Expr) -> pl.Expr:
+    return text.str.strip_chars().str.replace(ISO_DATETIME, "${1}")
+
+
+def _excel_serial(text: pl.Expr) -> pl.Expr:
+    serial = pl.when(text.str.contains(EXCEL_SERIAL)).then(text.cast(pl.Float64, strict=False))
+    return pl.lit(EXCEL_EPOCH) + pl.duration(days=serial.cast(pl.Int64))
+
+
 def _parse_date(text: pl.Expr, fmt: str | None = None) -> pl.Expr:
     formats = (fmt,) if fmt else DATE_FORMATS
-    return pl.coalesce([text.str.to_date(f, strict=False) for f in formats])
+    day = _date_text(text)
+    return pl.coalesce([*(day.str.to_date(f, strict=False) for f in formats), _excel_serial(day)])
 
 
 def date_format_of(df: pl.DataFrame, column: str) -> str | None:
     """The one date format that parses every present value of ``column``, if any."""
-    col = df.get_column(column).str.strip_chars()
-    present = col.is_not_null() & ~col.is_in(PLACEHOLDER_SPELLINGS)
+    frame = df.select(pl.col(column).str.strip_chars().alias("d"))
+    present = frame.get_column("d").is_not_null() & ~frame.get_column("d").is_in(
+        PLACEHOLDER_SPELLINGS
+    )
+    day = _date_text(pl.col("d"))
     for fmt in DATE_FORMATS:
-        parsed = col.str.to_date(fmt, strict=False)
-        if (parsed.is_null() & present).sum() == 0:
+        parsed = frame.select(pl.coalesce(day.str.to_date(fmt, strict=False), _excel_serial(day)))
+        if (parsed.to_series().is_null() & present).sum() == 0:
             return fmt
     return None
 
@@ -191,15 +243,27 @@ def normalise(
         col = cols["snapshot_date"]
         found = by_distinct_values(col, ctx.distinct_values.get(col), date_of)
         day, missing = found.struct.field("parsed"), found.struct.field("missing")
-        exprs.append(pl.coalesce(day, pl.when(missing).then(default_date)).alias("snapshot_date"))
+        future = pl.lit(False)
+        if ctx.latest_snapshot_date is not None:
+            future = (day > pl.lit(ctx.latest_snapshot_date)).fill_null(False)
+        exprs.append(
+            pl.when(future)
+            .then(None)
+            .otherwise(pl.coalesce(day, pl.when(missing).then(default_date)))
+            .alias("snapshot_date")
+        )
         flags += [
-            (~missing & day.is_null()).alias("_bad_snapshot_date"),
+            ((~missing & day.is_null()) | future).alias("_bad_snapshot_date"),
+            pl.when(future)
+            .then(pl.lit(Reason.FUTURE_SNAPSHOT_DATE.value))
+            .otherwise(pl.lit(Reason.INVALID_DATE.value))
+            .alias("_why_snapshot_date"),
             pl.col(col).alias("_raw_snapshot_date"),
         ]
     else:
         exprs.append(default_date.alias("snapshot_date"))
 
-    handle = _text(cols.get("handle"))
+    handle = handle_from_url(_text(cols.get("handle")))
     exprs += [
         handle.alias("handle"),
         normalise_handle(handle).alias("handle_norm"),

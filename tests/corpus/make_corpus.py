@@ -1858,6 +1858,155 @@ def evidence_cases() -> list[Case]:
         )
     )
     c += meaning_cases()
+    c += identity_and_date_cases()
+    return c
+
+
+def identity_and_date_cases() -> list[Case]:
+    """Handles from profile URLs, platform spellings, date cells and date typos (items 4-5)."""
+    c: list[Case] = []
+    f = "creators_mar_2025_urls.csv"
+    c.append(
+        _one(
+            "profile_urls_give_handle_and_platform",
+            "a file with no platform: its handles are Instagram profile URLs",
+            f,
+            text(
+                "handle,followers\nhttps://www.instagram.com/pu_1/,100\n"
+                "instagram.com/pu_2?hl=en,200\n@pu_3,300\n"
+            ),
+            Expect(
+                f,
+                3,
+                enriched=3,
+                platform="instagram",
+                values={
+                    2: {"handle": "pu_1", "platform": "instagram"},
+                    3: {"handle": "pu_2", "handle_norm": "pu_2"},
+                    4: {"handle_norm": "pu_3"},
+                },
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_url_dupes.csv"
+    c.append(
+        _one(
+            "profile_url_and_handle_are_one_creator",
+            "tiktok.com/@h?lang=en and @h on two rows with the same numbers: one creator",
+            f,
+            text("handle,followers\nhttps://www.tiktok.com/@ud_1?lang=en,100\n@ud_1,100\n"),
+            Expect(f, 2, enriched=1, duplicates=1, values={2: {"handle_norm": "ud_1"}}, csv=UTF8),
+        )
+    )
+    f = "agency_mar_2025_spellings.csv"
+    spellings = ["Instagram Reels", "YouTube Shorts", "X (Twitter)", "Tik-Tok", "tiktok.com"]
+    spellings += ["Twitter/X"]
+    body = "".join(f"{p},sp_{i},{100 + i}\n" for i, p in enumerate(spellings))
+    c.append(
+        _one(
+            "platform_spellings",
+            "platform column with product names, domains and X's double name",
+            f,
+            text("platform,handle,followers\n" + body),
+            Expect(
+                f,
+                6,
+                enriched=6,
+                platform=None,
+                values={
+                    2: {"platform": "instagram"},
+                    3: {"platform": "youtube"},
+                    4: {"platform": "x"},
+                    5: {"platform": "tiktok"},
+                    6: {"platform": "tiktok"},
+                    7: {"platform": "x"},
+                },
+                csv=UTF8,
+            ),
+        )
+    )
+    f = "tiktok_agency_datetimes.csv"
+    c.append(
+        _one(
+            "iso_datetimes_and_excel_serials",
+            "date column with ISO date-times (zone Z, -05:00, none) and an Excel serial",
+            f,
+            text(
+                "date,handle,followers\n2025-03-01T10:30:00Z,dtm_1,1\n"
+                "2025-03-01T23:30:00-05:00,dtm_2,2\n2025-03-01 00:00:00,dtm_3,3\n"
+                "45717,dtm_4,4\n"
+            ),
+            Expect(
+                f,
+                4,
+                enriched=4,
+                snapshot_date=None,
+                values={r: {"snapshot_date": MARCH_1} for r in (2, 3, 4, 5)},
+                csv=UTF8,
+            ),
+        )
+    )
+    f = "tiktok_agency_date_cells.xlsx"
+    c.append(
+        _one(
+            "xlsx_date_cells",
+            "XLSX with real date and date-time cells in the date column",
+            f,
+            xlsx(
+                [
+                    (
+                        "Sheet1",
+                        [
+                            ["date", "handle", "followers"],
+                            [MARCH_1, "xd_1", 10],
+                            [dt.datetime(2025, 3, 1, 9, 15), "xd_2", 20],
+                        ],
+                    )
+                ]
+            ),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                snapshot_date=None,
+                values={2: {"snapshot_date": MARCH_1}, 3: {"snapshot_date": MARCH_1}},
+            ),
+        )
+    )
+    f = "tiktok_mar_2032.csv"
+    c.append(
+        _one(
+            "future_year_in_file_name",
+            "a year typo (_2032) in the file name: refused, not every creator's latest snapshot",
+            f,
+            text("handle,followers\nfy_1,100\nfy_2,200\n"),
+            Expect(
+                f,
+                2,
+                file_reason="future_snapshot_date",
+                snapshot_date="2032-03-01",
+                csv=UTF8,
+            ),
+        )
+    )
+    f = "tiktok_agency_future_rows.csv"
+    c.append(
+        _one(
+            "future_date_in_date_column",
+            "one row dated 2032 in a date column: that row is quarantined",
+            f,
+            text("date,handle,followers\n2025-03-01,fr_1,1\n2032-03-01,fr_2,2\n"),
+            Expect(
+                f,
+                2,
+                quarantined=rows({3: "future_snapshot_date"}),
+                enriched=1,
+                snapshot_date=None,
+                csv=UTF8,
+            ),
+        )
+    )
     return c
 
 
