@@ -27,7 +27,7 @@ from schemas.reasons import Reason
 from transforms.country import country_lookup, country_share
 from transforms.evidence import ColumnDecision, number_formats
 from transforms.filenames import date_from_name, platform_from_name
-from transforms.headers import NUMERIC_FIELDS, ColumnMapping, resolve_columns
+from transforms.headers import NUMERIC_FIELDS, ColumnMapping, platform_group, resolve_columns
 from transforms.meaning import check_meaning
 from transforms.normalise import (
     PARSED_FIELDS,
@@ -159,13 +159,20 @@ def plan_sheet(
     countries = country_lookup(load_country_aliases())
     overrides = load_mapping_file(Path(mapping_file)) if mapping_file else None
     data_cols = [c for c in sheet.cells.columns if c.startswith("c") and c[1:].isdigit()]
+    name = Path(sheet.label.split("#", 1)[0]).name
+    name_platform = platform_from_name(name, aliases.platform_lookup())
+    groups = column_groups(sheet, aliases.platform_lookup())
+    exclude, group_problem, group_decision = pick_group(groups, platform or name_platform)
     mapping = resolve_columns(
         sheet.headers,
         sheet.cells.select(data_cols).head(2000),
         aliases,
         country_share=lambda s: country_share(s, countries),
         overrides=overrides,
+        exclude=exclude,
     )
+    if group_decision:
+        mapping.decisions.append(group_decision)
     numeric = {f: mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns}
     formats, decisions = number_formats(
         sheet.cells,
@@ -176,13 +183,12 @@ def plan_sheet(
     )
     decisions += check_meaning(sheet.cells, mapping, formats, overridden=set(overrides or {}))
     notes: list[str] = []
-    name = Path(sheet.label.split("#", 1)[0]).name
     plan = SheetPlan(
         mapping,
         source_of(  # type: ignore[arg-type]
             "platform" in mapping.columns,
             platform,
-            platform_from_name(name, aliases.platform_lookup()),
+            name_platform,
             "platform",
             notes,
         ),
@@ -199,8 +205,48 @@ def plan_sheet(
     )
     if plan.platform is None and "platform" not in mapping.columns:
         plan.platform = _platform_of_profile_urls(sheet.cells, mapping, plan)
-    plan.problems = file_problems(plan, sheet, today)
+    plan.problems = (
+        [(Reason.AMBIGUOUS_PLATFORM_COLUMNS, f"{sheet.label}: {group_problem}")]
+        if group_problem
+        else file_problems(plan, sheet, today)
+    )
     return plan
+
+
+def column_groups(sheet: RawSheet, platform_lookup: dict[str, str]) -> list[str | None]:
+    """Per column, the platform group it belongs to: from a merged group-header row above
+    the header, else from a platform word in its own header ("YouTube subscribers")."""
+    above = sheet.column_groups or []
+    return [
+        (above[i] if i < len(above) and above[i] else platform_group(h, platform_lookup))
+        for i, h in enumerate(sheet.headers)
+    ]
+
+
+def pick_group(
+    groups: list[str | None], platform: str | None
+) -> tuple[frozenset[int], str | None, str | None]:
+    """(columns of other platforms' groups, a problem, a decision) for a wide file with one
+    column group per platform; nothing for a file with one group or none."""
+    named = sorted({g for g in groups if g})
+    if len(named) < 2:
+        return frozenset(), None, None
+    if platform not in named:
+        return (
+            frozenset(),
+            f"one column group per platform ({', '.join(named)}) and the file's platform is "
+            f"{platform or 'unknown'}; {Reason.AMBIGUOUS_PLATFORM_COLUMNS.fix}",
+            None,
+        )
+    other = frozenset(i for i, g in enumerate(groups) if g and g != platform)
+    return (
+        other,
+        None,
+        (
+            f"column groups {', '.join(named)}: the {platform} group is used, "
+            f"{len(other)} columns of the other groups are ignored"
+        ),
+    )
 
 
 def _platform_of_profile_urls(
@@ -228,9 +274,48 @@ def _platform_of_profile_urls(
 
 
 # ---------------------------------------------------------------- rows
-def reader_failures(sheet: RawSheet, cells: pl.DataFrame) -> list[pl.DataFrame]:
-    """Rows with more cells than headers, and records the reader could not split."""
+def swallowed(sheet: RawSheet) -> pl.Expr | None:
+    """Rows whose quoted cell holds line breaks and at least a row's worth of delimiters:
+    an unclosed quote that swallowed the rows after it (their data, not a display name)."""
+    width = len(sheet.headers)
+    if sheet.delimiter is None or width < 3:
+        return None
+    data_cols = [f"c{i}" for i in range(width)]
+    return pl.any_horizontal(
+        (
+            pl.col(c).str.contains("\n", literal=True)
+            & (pl.col(c).str.count_matches(sheet.delimiter, literal=True) >= width - 1)
+        ).fill_null(False)
+        for c in data_cols
+    )
+
+
+def _swallowed_failures(sheet: RawSheet, cells: pl.DataFrame, flag: pl.Expr) -> pl.DataFrame:
+    data_cols = [f"c{i}" for i in range(len(sheet.headers))]
+    biggest = pl.concat_list(data_cols).list.eval(
+        pl.element().sort_by(pl.element().str.len_chars(), descending=True).first()
+    )
+    return cells.filter(flag).select(
+        pl.lit(sheet.label).alias("source_file"),
+        "source_row",
+        reason=pl.lit(Reason.SWALLOWED_ROWS.value),
+        column=pl.lit(None, pl.String),
+        field=pl.lit(None, pl.String),
+        raw_value=biggest.list.first().str.slice(0, 500),
+        detail=pl.lit(Reason.SWALLOWED_ROWS.fix),
+    )
+
+
+def reader_failures(
+    sheet: RawSheet, cells: pl.DataFrame
+) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """(rows with more cells than headers, rows that swallowed others, records the reader
+    could not split; the cells left to parse)."""
     out = []
+    flag = swallowed(sheet)
+    if flag is not None and cells.select(flag.any()).item():
+        out.append(_swallowed_failures(sheet, cells, flag))
+        cells = cells.filter(~flag)
     ragged = cells.filter(pl.col("_extra_fields").is_not_null())
     if ragged.height:
         out.append(
@@ -256,7 +341,7 @@ def reader_failures(sheet: RawSheet, cells: pl.DataFrame) -> list[pl.DataFrame]:
                 schema_overrides={"source_row": pl.Int64},
             )
         )
-    return out
+    return out, cells.filter(pl.col("_extra_fields").is_null())
 
 
 def few_distinct_values(

@@ -193,8 +193,7 @@ def _ingest_sheet(
         _stage_quarantine(outcome, q, staging)
         return
 
-    failures = reader_failures(sheet, sheet.cells)
-    cells = sheet.cells.filter(pl.col("_extra_fields").is_null())
+    failures, cells = reader_failures(sheet, sheet.cells)
     good_df, parse_df = parse_sheet(sheet.label, cells, plan)
     outcome.parse_failed_rows = parse_df.get_column("source_row").n_unique()
     failures.append(parse_df)

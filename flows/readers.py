@@ -21,9 +21,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 
+from flows.config import load_header_aliases
 from schemas.reasons import Reason
+from transforms.filenames import date_from_name
+from transforms.headers import known_field, platform_group
+from transforms.layout import HEAD_ROWS, find_header_row, footer_rows, group_labels
 
 # The csv module refuses cells over 128 KiB by default; exports can carry bigger ones.
 csv.field_size_limit(2**31 - 1)
@@ -52,7 +57,6 @@ class RawSheet:
     cells: pl.DataFrame  # c0..cN (String), source_row (Int64), _extra_fields (String)
     records: int  # data records seen, blank ones included
     blank_rows: int = 0
-    decimal_comma: bool = False
     notes: list[str] = field(default_factory=list)
     # rows that could not even be split into cells (malformed NDJSON lines)
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
@@ -60,6 +64,9 @@ class RawSheet:
     independent_records: int | None = None
     delimiter: str | None = None  # of a delimited file: evidence for its number format
     snapshot_hint: dt.date | None = None  # from the sheet's name (a monthly tab "Oct 2022")
+    # per column, the platform a merged group-header row above the header puts it under
+    column_groups: list[str | None] | None = None
+    footer_rows: int = 0  # Total/Average rows at the end: skipped, counted in blank_rows
 
 
 # --------------------------------------------------------------------------- encoding
@@ -100,18 +107,6 @@ def _sniff_delimiter(sample_text: str) -> str:
         if score > best_score:
             best, best_score = delim, score
     return best
-
-
-def _looks_decimal_comma(sample: pl.DataFrame) -> bool:
-    """True when numbers are written 12,5 / 1.234.567 (continental style)."""
-    cols = [c for c in sample.columns if c.startswith("c")]
-    if not cols:
-        return False
-    values = sample.select(pl.concat_list([pl.col(c) for c in cols]).alias("v")).explode("v")
-    v = values.get_column("v").drop_nulls().str.strip_chars()
-    comma_dec = v.str.contains(r"^[+-]?\d+,\d{1,2}%?$|^\d{1,3}(\.\d{3}){2,}(,\d+)?$").sum()
-    dot_dec = v.str.contains(r"^[+-]?\d+\.\d{1,2}[kKmMbB%]?$|^\d{1,3}(,\d{3}){2,}(\.\d+)?$").sum()
-    return comma_dec > dot_dec
 
 
 # --------------------------------------------------------------------------- CSV
@@ -188,6 +183,11 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         delimiter = _sniff_delimiter(sample_text)
     if delimiter != ",":
         notes.append(f"delimiter {delimiter!r}")
+    head_rows = list(csv.reader(io.StringIO(sample_text, newline=""), delimiter=delimiter))[
+        skip : skip + HEAD_ROWS
+    ]
+    header_at, groups = _header_position(head_rows, notes, first_line=skip + 1)
+    skip += header_at
 
     try:
         headers, cells = _read_with_polars(source, delimiter, skip)
@@ -206,7 +206,38 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
     )
     sheet.independent_records = independent_record_count(source, delimiter, skip)
     sheet.delimiter = delimiter
+    sheet.column_groups = groups
     return sheet
+
+
+def _is_known_header(cell: str) -> bool:
+    aliases = load_header_aliases()
+    return known_field(cell, aliases.lookup(), set(aliases.platform_lookup())) is not None
+
+
+def _platform_label(cell: str) -> str | None:
+    return platform_group(cell, load_header_aliases().platform_lookup())
+
+
+def _header_position(
+    head_rows: list[list[str]], notes: list[str], first_line: int
+) -> tuple[int, list[str | None] | None]:
+    """(rows above the header, the platform group of each column from a group-header row
+    just above it); what was skipped is noted."""
+    at = find_header_row(head_rows, _is_known_header)
+    if at == 0:
+        return 0, None
+    width = len(head_rows[at])
+    groups = group_labels(head_rows[at - 1], _platform_label, width)
+    title = " / ".join(" ".join(c for c in r if c).strip()[:60] for r in head_rows[:at])
+    notes.append(
+        f"header on row {first_line + at}: {at} title/notes row(s) above skipped ({title!r})"
+    )
+    if groups:
+        notes.append(
+            "group-header row: " + ", ".join(sorted({g for g in groups if g})) + " column groups"
+        )
+    return at, groups
 
 
 def _read_with_polars(
@@ -303,53 +334,88 @@ def _finish_delimited(
     blank_rows = int(cells.select(blank.sum()).item())
     if blank_rows:
         cells = cells.filter(~blank)
-    sample = cells.head(2000)
-    decimal_comma = _looks_decimal_comma(sample)
-    if decimal_comma:
-        notes.append("decimal comma numbers (12,5 / 1.234.567)")
-    if blank_rows:
         notes.append(f"{blank_rows} blank rows skipped")
+    footers = footer_rows(cells, data_cols)
+    if footers.len():
+        cells = cells.filter(~pl.col("source_row").is_in(footers.implode()))
+        notes.append(
+            f"{footers.len()} footer row(s) (Total/Average/Sum) skipped: rows "
+            + ", ".join(str(r) for r in footers.to_list())
+        )
     return RawSheet(
         label=label,
         headers=headers,
         cells=cells,
         records=records,
-        blank_rows=blank_rows,
-        decimal_comma=decimal_comma,
+        blank_rows=blank_rows + footers.len(),  # reconciled like blank rows
+        footer_rows=footers.len(),
         notes=[f"encoding {encoding}", *notes] if encoding == "utf-8" else notes,
     )
 
 
 # --------------------------------------------------------------------------- Excel
-def read_excel_export(path: Path, label: str) -> list[RawSheet]:
+def _sheet_visibility(path: Path) -> dict[str, str]:
+    """sheet name -> "visible" | "hidden" | "veryhidden", in workbook order."""
+    reader = fastexcel.read_excel(str(path))
+    return {
+        name: str(reader.load_sheet(name, header_row=None, n_rows=0).visible)
+        for name in reader.sheet_names
+    }
+
+
+def _read_sheets(path: Path, label: str) -> tuple[dict[str, pl.DataFrame], list[str], int]:
+    """(visible sheets by name, hidden sheet names, number of sheets)."""
     try:
-        sheets = pl.read_excel(
-            path,
-            sheet_id=0,
-            engine="calamine",
-            has_header=False,
-            infer_schema_length=0,
-            drop_empty_rows=False,
-            raise_if_empty=False,
+        visibility = _sheet_visibility(path)
+        visible = [n for n, v in visibility.items() if v == "visible"]
+        sheets = (
+            pl.read_excel(
+                path,
+                sheet_name=visible,
+                engine="calamine",
+                has_header=False,
+                infer_schema_length=0,
+                drop_empty_rows=False,
+                raise_if_empty=False,
+            )
+            if visible
+            else {}
         )
     except Exception as err:  # calamine raises its own error types
         raise FileRejected(Reason.UNREADABLE_EXCEL, f"{label}: {err}".splitlines()[0]) from err
+    hidden = [n for n, v in visibility.items() if v != "visible"]
+    return sheets, hidden, len(visibility)
+
+
+def read_excel_export(path: Path, label: str) -> list[RawSheet]:
+    sheets, hidden, total = _read_sheets(path, label)
     out = []
     for name, df in sheets.items():
         if df.height == 0 or df.width == 0:
             continue
         df = df.select([pl.col(c).cast(pl.String) for c in df.columns])
-        headers = [("" if v is None else str(v)) for v in df.row(0)]
-        cells = df.slice(1)
+        notes = [f"sheet {name!r}"]
+        if hidden:
+            notes.append("hidden sheets skipped: " + ", ".join(repr(h) for h in hidden))
+        head_rows = [[("" if v is None else str(v)) for v in r] for r in df.head(HEAD_ROWS).rows()]
+        at, groups = _header_position(head_rows, notes, first_line=1)
+        headers = head_rows[at] if at < len(head_rows) else []
+        cells = df.slice(at + 1)
         cells.columns = [f"c{i}" for i in range(df.width)]
-        sheet_label = f"{label}#{name}" if len(sheets) > 1 else label
-        out.append(
-            _finish_delimited(
-                cells, headers, sheet_label, first_row=2, notes=[f"sheet {name!r}"], encoding="xlsx"
-            )
+        sheet_label = f"{label}#{name}" if total > 1 else label
+        sheet = _finish_delimited(
+            cells, headers, sheet_label, first_row=at + 2, notes=notes, encoding="xlsx"
         )
+        sheet.column_groups = groups
+        sheet.snapshot_hint = date_from_name(name) if total > 1 else None
+        if sheet.snapshot_hint:
+            sheet.notes.append(f"sheet {name!r} dated {sheet.snapshot_hint} by its name")
+        out.append(sheet)
     if not out:
-        raise FileRejected(Reason.EMPTY_FILE, f"{label}: the workbook has no non-empty sheet")
+        why = f" (hidden sheets skipped: {hidden})" if hidden else ""
+        raise FileRejected(
+            Reason.EMPTY_FILE, f"{label}: the workbook has no visible non-empty sheet{why}"
+        )
     return out
 
 

@@ -93,81 +93,87 @@ def handle_score(sample: pl.DataFrame, col: str) -> float:
     return no_space + handle_chars
 
 
-def resolve_columns(
+def known_field(header: str, lookup: dict[str, str], platform_words: set[str]) -> str | None:
+    """The canonical field (or ``"ignore"``) a header names, through the alias table;
+    "Tiktok followers", "Instagram followers count": the platform word is dropped."""
+    key = header_key(header)
+    target = lookup.get(key)
+    if target is None:
+        words = [w for w in key.split() if w not in platform_words]
+        target = lookup.get(" ".join(words)) if words else None
+    return target
+
+
+def platform_group(header: str, platform_lookup: dict[str, str]) -> str | None:
+    """The platform a header names ("YouTube subscribers" -> youtube), if exactly one."""
+    found = {platform_lookup[w] for w in header_key(header).split() if w in platform_lookup}
+    return found.pop() if len(found) == 1 else None
+
+
+def _override_keys(
+    headers: Sequence[str], overrides: dict[str, str | list[str]] | None, mapping: ColumnMapping
+) -> dict[str, str]:
+    """header key -> field, from the user's mapping file; names no column matches reported."""
+    keys: dict[str, str] = {}
+    for f, names in (overrides or {}).items():
+        for name in [names] if isinstance(names, str) else names:
+            keys[header_key(name)] = f
+    present = {header_key(h) for h in headers}
+    for key, f in keys.items():
+        if key not in present:
+            mapping.decisions.append(f"mapping file: no column headed like {key!r} for {f}")
+    return keys
+
+
+def _by_alias(
     headers: Sequence[str],
     sample: pl.DataFrame,
     aliases: HeaderAliases,
-    *,
-    country_share: Callable[[pl.Series], float],
-    decimal_comma: bool = False,
-    overrides: dict[str, str | list[str]] | None = None,
-) -> ColumnMapping:
-    """Map headers to canonical fields.
-
-    ``sample`` has one String column per header, named ``c0``, ``c1`` ... in header order.
-    ``overrides`` (from a user's ``--mapping`` file) maps canonical field -> header text and
-    wins over aliases and content rules.
-    """
-    lookup = aliases.lookup()
-    platform_words = set(aliases.platform_lookup())
-    mapping = ColumnMapping(headers={f"c{i}": h for i, h in enumerate(headers)})
+    override_keys: dict[str, str],
+    mapping: ColumnMapping,
+    exclude: frozenset[int],
+) -> dict[str, list[str]]:
+    """field -> candidate columns by header; mapping-file columns go straight into
+    ``mapping``; ignored and unknown headers are listed."""
+    lookup, platform_words = aliases.lookup(), set(aliases.platform_lookup())
     by_field: dict[str, list[str]] = {}
     overridden: dict[str, str] = {}
-    override_categories: list[str] = []
-
-    override_keys: dict[str, str] = {}
-    for f, names in (overrides or {}).items():
-        for name in [names] if isinstance(names, str) else names:
-            override_keys[header_key(name)] = f
-    present_keys = {header_key(h) for h in headers}
-    for key, f in override_keys.items():
-        if key not in present_keys:
-            mapping.decisions.append(f"mapping file: no column headed like {key!r} for {f}")
     for i, header in enumerate(headers):
         col = f"c{i}"
-        key = header_key(header)
-        target = override_keys.get(key)
-        if target == "categories":
-            override_categories.append(col)
-            continue
-        if target is not None:
-            if target in overridden:
-                mapping.decisions.append(
-                    f"mapping file: {target!r} matches several columns; using the first"
-                )
-                continue
-            overridden[target] = col
-            continue
-        target = lookup.get(key)
-        if target is None:
-            # "Tiktok followers", "Instagram followers count": drop the platform word
-            words = [w for w in key.split() if w not in platform_words]
-            target = lookup.get(" ".join(words)) if words else None
-        if target is None:
-            if header.strip() or sample.get_column(col).drop_nulls().len() > 0:
-                mapping.unmapped.append(header)
-            continue
-        if target == "ignore":
-            mapping.ignored.append(header)
-            continue
-        by_field.setdefault(target, []).append(col)
-
-    mapping.categories += override_categories
-    for target, col in overridden.items():
+        target = override_keys.get(header_key(header))
         if target == "categories":
             mapping.categories.append(col)
+        elif target is not None and target in overridden:
+            mapping.decisions.append(
+                f"mapping file: {target!r} matches several columns; using the first"
+            )
+        elif target is not None:
+            overridden[target] = col
+        elif i in exclude:
+            mapping.ignored.append(header)
+        elif (target := known_field(header, lookup, platform_words)) is None:
+            if header.strip() or sample.get_column(col).drop_nulls().len() > 0:
+                mapping.unmapped.append(header)
+        elif target == "ignore":
+            mapping.ignored.append(header)
         else:
-            mapping.columns[target] = col
+            by_field.setdefault(target, []).append(col)
+    for target, col in overridden.items():
+        mapping.columns[target] = col
         mapping.decisions.append(f"{target} <- {mapping.headers[col]!r} (mapping file)")
+    return by_field
 
-    # Numeric fields: prefer the plain-number copy; drop columns whose content is not numbers.
+
+def _numeric_fields(
+    sample: pl.DataFrame, by_field: dict[str, list[str]], mapping: ColumnMapping
+) -> None:
+    """Prefer the plain-number copy; drop columns whose content is not numbers."""
     for target in NUMERIC_FIELDS:
         if target in mapping.columns:
             continue
-        cols = by_field.pop(target, [])
         usable = []
-        for col in cols:
-            share = number_share(sample, col, decimal_comma)
+        for col in by_field.pop(target, []):
+            share = number_share(sample, col)
             if share < MIN_NUMERIC_SHARE and sample.height > 0:
                 mapping.decisions.append(
                     f"{mapping.headers[col]!r} is headed like {target} but only "
@@ -186,9 +192,13 @@ def resolve_columns(
                 f"using the numeric copy (column {int(best[1:]) + 1})"
             )
 
-    # Names: explicit handle/display columns first, then rank ambiguous ones by content.
-    explicit_handle = [c for c in by_field.pop("handle", [])]
-    explicit_display = [c for c in by_field.pop("display_name", [])]
+
+def _name_fields(
+    sample: pl.DataFrame, by_field: dict[str, list[str]], mapping: ColumnMapping
+) -> None:
+    """Explicit handle/display columns first, then ambiguous ones ranked by content."""
+    explicit_handle = by_field.pop("handle", [])
+    explicit_display = by_field.pop("display_name", [])
     candidates = by_field.pop("name_candidate", [])
     if "handle" not in mapping.columns:
         pool = explicit_handle or candidates
@@ -207,20 +217,27 @@ def resolve_columns(
             if not explicit_display:
                 mapping.decisions.append(f"display_name <- {mapping.headers[pool[0]]!r}")
 
-    # Remaining single-valued fields: first column wins, later ones reported.
+
+def _single_fields(by_field: dict[str, list[str]], mapping: ColumnMapping) -> None:
+    """Remaining single-valued fields: first column wins, later ones reported."""
     for target in SINGLE_FIELDS:
         cols = by_field.pop(target, [])
-        if target in mapping.columns or not cols:
-            if cols and target in mapping.columns:
-                mapping.ignored.extend(mapping.headers[c] for c in cols)
-            continue
-        mapping.columns[target] = cols[0]
-        mapping.ignored.extend(mapping.headers[c] for c in cols[1:])
-
+        if cols and target in mapping.columns:
+            mapping.ignored.extend(mapping.headers[c] for c in cols)
+        elif cols:
+            mapping.columns[target] = cols[0]
+            mapping.ignored.extend(mapping.headers[c] for c in cols[1:])
     if not mapping.categories:
         mapping.categories = by_field.pop("categories", [])
 
-    # A mislabeled column full of country names is the country column.
+
+def _lying_columns(
+    sample: pl.DataFrame,
+    by_field: dict[str, list[str]],
+    mapping: ColumnMapping,
+    country_share: Callable[[pl.Series], float],
+) -> None:
+    """A mislabeled column full of country names is the country column."""
     for col in by_field.pop("_lying", []):
         values = sample.get_column(col).drop_nulls()
         if "country" not in mapping.columns and country_share(values) >= MIN_NUMERIC_SHARE:
@@ -230,4 +247,30 @@ def resolve_columns(
             )
         else:
             mapping.unmapped.append(mapping.headers[col])
+
+
+def resolve_columns(
+    headers: Sequence[str],
+    sample: pl.DataFrame,
+    aliases: HeaderAliases,
+    *,
+    country_share: Callable[[pl.Series], float],
+    decimal_comma: bool = False,  # unused: number formats are decided on the whole column
+    overrides: dict[str, str | list[str]] | None = None,
+    exclude: frozenset[int] = frozenset(),
+) -> ColumnMapping:
+    """Map headers to canonical fields.
+
+    ``sample`` has one String column per header, named ``c0``, ``c1`` ... in header order.
+    ``overrides`` (from a user's ``--mapping`` file) maps canonical field -> header text and
+    wins over aliases and content rules. ``exclude``: positions not to map (another
+    platform's column group), listed as ignored.
+    """
+    mapping = ColumnMapping(headers={f"c{i}": h for i, h in enumerate(headers)})
+    keys = _override_keys(headers, overrides, mapping)
+    by_field = _by_alias(headers, sample, aliases, keys, mapping, exclude)
+    _numeric_fields(sample, by_field, mapping)
+    _name_fields(sample, by_field, mapping)
+    _single_fields(by_field, mapping)
+    _lying_columns(sample, by_field, mapping, country_share)
     return mapping

@@ -124,6 +124,7 @@ class Expect:
     unmapped: tuple[str, ...] | None = None
     csv: CsvDialect | None = None  # set for delimited files: rows_read is checked with csv
     csv_records: int | None = None  # what csv counts, when it differs from rows_read
+    footer_rows: int = 0  # Total/Average rows the reader skips (csv counts them)
 
     @property
     def read_rejected(self) -> bool:
@@ -611,17 +612,15 @@ def cases() -> list[Case]:
     add(
         Case(
             "leading_blank_line",
-            "an empty line before the header: the file is refused (no_header)",
+            "an empty line before the header: the header is found on line 2",
             ((f, text("\nhandle,followers\nlb_1,5\n")),),
             (
                 Expect(
                     f,
-                    0,
-                    file_reason="no_header",
-                    platform=None,
-                    snapshot_date=None,
+                    1,
+                    enriched=1,
+                    values={3: {"handle": "lb_1", "followers": 5}},
                     csv=CsvDialect(preamble=1),
-                    csv_records=1,
                 ),
             ),
         )
@@ -1682,7 +1681,7 @@ def evidence_cases() -> list[Case]:
             "decimal_comma_fraction_rates",
             "rates written as fractions with a decimal comma (0,035): 3.5%, not 35%",
             f,
-            text("Username;Followers;Engagement rate\nfr_1;1000;0,035\nfr_2;2000;0,12\n"),
+            text("Username;Followers;Engagement rate\nfrac_1;1000;0,035\nfrac_2;2000;0,12\n"),
             Expect(
                 f,
                 2,
@@ -1779,7 +1778,7 @@ def evidence_cases() -> list[Case]:
             "non_ascii_digits",
             "Arabic-Indic and full-width digits",
             f,
-            text("handle,followers\nnd_1,١٢٣٤\nnd_2,１２３\n"),
+            text("handle,followers\ndig_1,١٢٣٤\ndig_2,１２３\n"),
             Expect(
                 f,
                 2,
@@ -1840,8 +1839,8 @@ def evidence_cases() -> list[Case]:
                         "Sheet1",
                         [
                             ["handle", "followers", "engagement rate"],
-                            ["pc_1", 125000, Styled(0.052, "0.0%")],
-                            ["pc_2", 98000.0, Styled(0.5, "0%")],
+                            ["pct_1", 125000, Styled(0.052, "0.0%")],
+                            ["pct_2", 98000.0, Styled(0.5, "0%")],
                         ],
                     )
                 ]
@@ -1859,6 +1858,189 @@ def evidence_cases() -> list[Case]:
     )
     c += meaning_cases()
     c += identity_and_date_cases()
+    c += layout_cases()
+    return c
+
+
+def layout_cases() -> list[Case]:
+    """Where the table is: title rows, group headers, footers, sheets (issue 10, item 3)."""
+    c: list[Case] = []
+    f = f"{MONTH}_title_rows.csv"
+    c.append(
+        _one(
+            "title_rows_above_the_header",
+            "a title, an export note and a blank line above the header row",
+            f,
+            text(
+                "Top creators report\nExported 2025-03-01 by Tool\n\n"
+                "handle,followers\nttl_1,100\nttl_2,x\n"
+            ),
+            Expect(
+                f,
+                2,
+                quarantined=rows({6: "unparseable_number"}),
+                enriched=1,
+                values={5: {"handle": "ttl_1", "followers": 100}},
+                csv=CsvDialect(preamble=3),
+            ),
+        )
+    )
+    f = "instagram_mar_2025_wide.xlsx"
+    c.append(
+        _one(
+            "xlsx_title_and_merged_group_header",
+            "XLSX: a title row, a merged group-header row (Instagram over two columns, YouTube "
+            "over two), then the header; the file's platform picks its group",
+            f,
+            xlsx(
+                [
+                    (
+                        "Sheet1",
+                        [
+                            ["Creators by network, March 2025"],
+                            [None, "Instagram", None, "YouTube", None],
+                            ["handle", "followers", "avg likes", "followers", "avg likes"],
+                            ["wg_1", 1000, 50, 999_999, 7],
+                        ],
+                    )
+                ]
+            ),
+            Expect(
+                f,
+                1,
+                enriched=1,
+                platform="instagram",
+                values={4: {"followers": 1000, "avg_likes": 50.0}},
+                mapping={"handle": "handle", "followers": "followers", "avg_likes": "avg likes"},
+            ),
+        )
+    )
+    f = "creators_mar_2025_networks.csv"
+    c.append(
+        _one(
+            "wide_platform_groups_without_a_platform",
+            "one column group per network and no platform in the name: refused, naming them",
+            f,
+            text(
+                "handle,Instagram followers,YouTube subscribers,TikTok followers\n"
+                "wn_1,100,200,300\n"
+            ),
+            Expect(f, 1, file_reason="ambiguous_platform_columns", platform=None, csv=UTF8),
+        )
+    )
+    f = f"{MONTH}_networks.csv"
+    c.append(
+        _one(
+            "wide_platform_groups_with_the_file_platform",
+            "the same wide file named tiktok_...: the TikTok group is used",
+            f,
+            text(
+                "handle,Instagram followers,YouTube subscribers,TikTok followers\n"
+                "wt_1,100,200,300\n"
+            ),
+            Expect(
+                f,
+                1,
+                enriched=1,
+                values={2: {"followers": 300}},
+                mapping={"handle": "handle", "followers": "TikTok followers"},
+                csv=UTF8,
+            ),
+        )
+    )
+    f = f"{MONTH}_footers.csv"
+    c.append(
+        _one(
+            "total_and_average_footer_rows",
+            "Total and Average rows under the table: skipped and counted, never creators",
+            f,
+            text("handle,followers\nft_1,100\nft_2,300\nTotal,400\nAverage,200\n"),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={2: {"followers": 100}},
+                csv=UTF8,
+                csv_records=4,
+                footer_rows=2,
+            ),
+        )
+    )
+    f = f"{MONTH}_hidden.xlsx"
+    c.append(
+        Case(
+            "hidden_sheet_is_skipped",
+            "a workbook whose hidden sheet holds stale numbers for the same creator",
+            (
+                (
+                    f,
+                    xlsx(
+                        [
+                            ("Current", [["handle", "followers"], ["hs_1", 500]]),
+                            ("Old", [["handle", "followers"], ["hs_1", 9]]),
+                        ],
+                        hidden=frozenset({"Old"}),
+                    ),
+                ),
+            ),
+            (Expect(f"{f}#Current", 1, enriched=1, values={2: {"followers": 500}}),),
+        )
+    )
+    f = "tiktok_2025_monthly.xlsx"
+    c.append(
+        Case(
+            "monthly_tabs_dated_by_name",
+            "one tab per month (Jan 2025, Feb 2025) in a file whose name has no month",
+            (
+                (
+                    f,
+                    xlsx(
+                        [
+                            ("Jan 2025", [["handle", "followers"], ["mt_1", 100]]),
+                            ("Feb 2025", [["handle", "followers"], ["mt_1", 120]]),
+                        ]
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f"{f}#Jan 2025",
+                    1,
+                    enriched=1,
+                    snapshot_date="2025-01-01",
+                    values={2: {"snapshot_date": dt.date(2025, 1, 1), "followers": 100}},
+                ),
+                Expect(
+                    f"{f}#Feb 2025",
+                    1,
+                    enriched=1,
+                    snapshot_date="2025-02-01",
+                    values={2: {"snapshot_date": dt.date(2025, 2, 1), "followers": 120}},
+                ),
+            ),
+        )
+    )
+    f = f"{MONTH}_swallowed.csv"
+    c.append(
+        _one(
+            "quote_that_swallowed_rows",
+            "a display name whose quotes hold line breaks and two more rows: flagged, not "
+            "published as a name",
+            f,
+            text(
+                'handle,display_name,followers\nsw_1,"Name\nsw_2,Other,200\nsw_3,Third,300",100\n'
+                "sw_4,Four,400\n"
+            ),
+            Expect(
+                f,
+                2,
+                quarantined=rows({2: "swallowed_rows"}),
+                enriched=1,
+                values={3: {"handle": "sw_4"}},
+                csv=UTF8,
+            ),
+        )
+    )
     return c
 
 
@@ -1895,8 +2077,8 @@ def identity_and_date_cases() -> list[Case]:
             "profile_url_and_handle_are_one_creator",
             "tiktok.com/@h?lang=en and @h on two rows with the same numbers: one creator",
             f,
-            text("handle,followers\nhttps://www.tiktok.com/@ud_1?lang=en,100\n@ud_1,100\n"),
-            Expect(f, 2, enriched=1, duplicates=1, values={2: {"handle_norm": "ud_1"}}, csv=UTF8),
+            text("handle,followers\nhttps://www.tiktok.com/@urd_1?lang=en,100\n@urd_1,100\n"),
+            Expect(f, 2, enriched=1, duplicates=1, values={2: {"handle_norm": "urd_1"}}, csv=UTF8),
         )
     )
     f = "agency_mar_2025_spellings.csv"
@@ -1996,7 +2178,7 @@ def identity_and_date_cases() -> list[Case]:
             "future_date_in_date_column",
             "one row dated 2032 in a date column: that row is quarantined",
             f,
-            text("date,handle,followers\n2025-03-01,fr_1,1\n2032-03-01,fr_2,2\n"),
+            text("date,handle,followers\n2025-03-01,fut_1,1\n2032-03-01,fut_2,2\n"),
             Expect(
                 f,
                 2,
