@@ -357,7 +357,9 @@ def few_distinct_values(
     return out
 
 
-def file_context(label: str, cells: pl.DataFrame, plan: SheetPlan) -> FileContext:
+def file_context(
+    label: str, cells: pl.DataFrame, plan: SheetPlan, percent_columns: frozenset[str]
+) -> FileContext:
     cols = plan.mapping.columns
     distinct = few_distinct_values(
         cells, [cols[f] for f in ("platform", "snapshot_date") if f in cols]
@@ -373,7 +375,8 @@ def file_context(label: str, cells: pl.DataFrame, plan: SheetPlan) -> FileContex
         label,
         plan.platform,
         plan.snapshot,
-        rate_in_points=rate_in_points(cells, rate_col, fmt=formats.get(rate_col or "")),
+        rate_in_points=rate_col not in percent_columns
+        and rate_in_points(cells, rate_col, fmt=formats.get(rate_col or "")),
         # the format that parses every present date: tried on the distinct values when known
         date_format=None
         if date_col is None
@@ -387,10 +390,10 @@ def file_context(label: str, cells: pl.DataFrame, plan: SheetPlan) -> FileContex
 
 
 def parse_sheet(
-    label: str, cells: pl.DataFrame, plan: SheetPlan
+    sheet: RawSheet, cells: pl.DataFrame, plan: SheetPlan
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows whose every cell parsed, one failure row per cell that did not)."""
-    ctx = file_context(label, cells, plan)
+    ctx = file_context(sheet.label, cells, plan, sheet.percent_columns)
     platforms = load_header_aliases().platform_lookup()
     normalised = normalise(cells.lazy(), plan.mapping, ctx, platforms)
     good, parse_failures = split_parse_failures(normalised, plan.mapping)

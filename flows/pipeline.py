@@ -194,7 +194,7 @@ def _ingest_sheet(
         return
 
     failures, cells = reader_failures(sheet, sheet.cells)
-    good_df, parse_df = parse_sheet(sheet.label, cells, plan)
+    good_df, parse_df = parse_sheet(sheet, cells, plan)
     outcome.parse_failed_rows = parse_df.get_column("source_row").n_unique()
     failures.append(parse_df)
     valid, vfail = validate_rows(good_df, cells, mapping)

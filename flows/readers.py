@@ -67,6 +67,9 @@ class RawSheet:
     # per column, the platform a merged group-header row above the header puts it under
     column_groups: list[str | None] | None = None
     footer_rows: int = 0  # Total/Average rows at the end: skipped, counted in blank_rows
+    # columns (c0..) whose numeric Excel cells are percent-formatted: their stored values
+    # are fractions already (shown 5.2%, stored 0.052)
+    percent_columns: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- encoding
@@ -387,6 +390,34 @@ def _read_sheets(path: Path, label: str) -> tuple[dict[str, pl.DataFrame], list[
     return sheets, hidden, len(visibility)
 
 
+PERCENT_SAMPLE_ROWS = 200  # number formats are read from the first data rows only
+
+
+def percent_formatted_columns(path: Path, sheet: str, first_data_row: int) -> frozenset[str]:
+    """Columns whose numeric cells (in the first data rows) all carry a % number format.
+    Only .xlsx/.xlsm keep formats readable here; other workbooks give none."""
+    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        return frozenset()
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # calamine read it; formats are a bonus, not a requirement
+        return frozenset()
+    try:
+        rows = wb[sheet].iter_rows(
+            min_row=first_data_row, max_row=first_data_row + PERCENT_SAMPLE_ROWS
+        )
+        seen: dict[int, list[bool]] = {}
+        for row in rows:
+            for i, cell in enumerate(row):
+                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                    seen.setdefault(i, []).append("%" in str(cell.number_format))
+    finally:
+        wb.close()
+    return frozenset(f"c{i}" for i, marks in seen.items() if marks and all(marks))
+
+
 def read_excel_export(path: Path, label: str) -> list[RawSheet]:
     sheets, hidden, total = _read_sheets(path, label)
     out = []
@@ -407,6 +438,10 @@ def read_excel_export(path: Path, label: str) -> list[RawSheet]:
             cells, headers, sheet_label, first_row=at + 2, notes=notes, encoding="xlsx"
         )
         sheet.column_groups = groups
+        sheet.percent_columns = percent_formatted_columns(path, name, first_data_row=at + 2)
+        if sheet.percent_columns:
+            shown = ", ".join(repr(headers[int(c[1:])]) for c in sorted(sheet.percent_columns))
+            sheet.notes.append(f"percent-formatted cells read as stored fractions: {shown}")
         sheet.snapshot_hint = date_from_name(name) if total > 1 else None
         if sheet.snapshot_hint:
             sheet.notes.append(f"sheet {name!r} dated {sheet.snapshot_hint} by its name")

@@ -118,6 +118,22 @@ class Reason(StrEnum):
     INVALID_PLATFORM = ("invalid_platform", Scope.CELL, "use a known platform name")
     MISSING_HANDLE = ("missing_handle", Scope.CELL, "fill in the creator's handle")
     MISSING_FOLLOWERS = ("missing_followers", Scope.CELL, "fill in the follower count")
+    MISSING_HANDLE_NORM = (
+        "missing_handle_norm",
+        Scope.CELL,
+        "the handle is empty once trimmed: fill in the creator's handle",
+    )
+    EMPTY_HANDLE = ("empty_handle", Scope.CELL, "fill in the creator's handle")
+    MISSING_PLATFORM = (
+        "missing_platform",
+        Scope.CELL,
+        "fill in the row's platform, or pass --platform for rows without one",
+    )
+    MISSING_SNAPSHOT_DATE = (
+        "missing_snapshot_date",
+        Scope.CELL,
+        "fill in the row's date, or pass --snapshot-date for rows without one",
+    )
     EMPTY_HANDLE_NORM = (
         "empty_handle_norm",
         Scope.CELL,

@@ -1841,13 +1841,15 @@ def evidence_cases() -> list[Case]:
                             ["handle", "followers", "engagement rate"],
                             ["pct_1", 125000, Styled(0.052, "0.0%")],
                             ["pct_2", 98000.0, Styled(0.5, "0%")],
+                            ["pct_3", 5000, Styled(1.25, "0%")],  # 125%: over the cap
                         ],
                     )
                 ]
             ),
             Expect(
                 f,
-                2,
+                3,
+                quarantined=rows({4: "engagement_rate_over_100pct"}),
                 enriched=2,
                 values={
                     2: {"followers": 125_000, "engagement_rate": 0.052},
