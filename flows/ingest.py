@@ -361,15 +361,17 @@ def file_context(
     label: str, cells: pl.DataFrame, plan: SheetPlan, percent_columns: frozenset[str]
 ) -> FileContext:
     cols = plan.mapping.columns
-    distinct = few_distinct_values(
-        cells, [cols[f] for f in ("platform", "snapshot_date") if f in cols]
-    )
     date_col = cols.get("snapshot_date")
     castable = plain_number_columns(cells, [cols[f] for f in NUMERIC_FIELDS if f in cols])
     formats = {
         c: NumberFormat(".", plain=True) if c in castable and f.decimal == "." else f
         for c, f in plan.formats.items()
     }
+    distinct = few_distinct_values(
+        cells,
+        [cols[f] for f in ("platform", "snapshot_date") if f in cols]
+        + [c for c, f in formats.items() if not f.plain],
+    )
     rate_col = cols.get("engagement_rate")
     return FileContext(
         label,

@@ -78,44 +78,44 @@ class NumberEvidence:
         return self.ambiguous_point + self.ambiguous_comma
 
 
-def _cleaned(col: str, non_ascii: bool) -> pl.Expr:
-    text = pl.col(col).str.to_lowercase().str.replace_all(r"[\s'’]", "")
-    return ascii_digits(text) if non_ascii else text
+KINDS = {
+    "decimal_point": DECIMAL_EVIDENCE["."],
+    "decimal_comma": DECIMAL_EVIDENCE[","],
+    "ambiguous_point": AMBIGUOUS["."],
+    "ambiguous_comma": AMBIGUOUS[","],
+}
+
+
+def _column_evidence(values: pl.Series) -> NumberEvidence:
+    """Evidence of one column, from its distinct values weighted by their counts (number
+    columns of exports repeat their few hundred formatted values over millions of rows)."""
+    counts = values.value_counts(name="n").filter(~is_placeholder(pl.col(values.name)))
+    text = pl.col(values.name).str.to_lowercase().str.replace_all(r"[\s'’]", "")
+    non_ascii = bool(counts.select(text.str.contains(r"[\d&&[^0-9]]").any()).item())
+    if non_ascii:
+        text = ascii_digits(text)
+    row = counts.select(
+        present=pl.col("n").sum(),
+        **{
+            k: pl.col("n").filter(text.str.contains(p).fill_null(False)).sum()
+            for k, p in KINDS.items()
+        },
+        **{
+            f"{k}_ex": text.filter(text.str.contains(p).fill_null(False)).sort().first()
+            for k, p in KINDS.items()
+        },
+    ).row(0, named=True)
+    return NumberEvidence(
+        present=int(row["present"] or 0),
+        **{k: int(row[k] or 0) for k in KINDS},
+        examples={k: row[f"{k}_ex"] for k in KINDS},
+        non_ascii_digits=non_ascii,
+    )
 
 
 def number_evidence(cells: pl.DataFrame, columns: Sequence[str]) -> dict[str, NumberEvidence]:
-    """Separator evidence of each column, over every row (two passes over the columns)."""
-    if not columns:
-        return {}
-    first = cells.select(
-        *[(~is_placeholder(pl.col(c))).sum().alias(f"{c}|present") for c in columns],
-        *[pl.col(c).str.contains(r"[\d&&[^0-9]]").any().alias(f"{c}|nonascii") for c in columns],
-    ).row(0, named=True)
-    kinds = {
-        "decimal_point": DECIMAL_EVIDENCE["."],
-        "decimal_comma": DECIMAL_EVIDENCE[","],
-        "ambiguous_point": AMBIGUOUS["."],
-        "ambiguous_comma": AMBIGUOUS[","],
-    }
-    exprs = []
-    for c in columns:
-        text = _cleaned(c, bool(first[f"{c}|nonascii"]))
-        for kind, pattern in kinds.items():
-            hit = text.str.contains(pattern).fill_null(False)
-            exprs += [
-                hit.sum().alias(f"{c}|{kind}"),
-                text.filter(hit).first().alias(f"{c}|{kind}|ex"),
-            ]
-    second = cells.select(exprs).row(0, named=True)
-    return {
-        c: NumberEvidence(
-            present=int(first[f"{c}|present"]),
-            **{k: int(second[f"{c}|{k}"]) for k in kinds},
-            examples={k: second[f"{c}|{k}|ex"] for k in kinds},
-            non_ascii_digits=bool(first[f"{c}|nonascii"]),
-        )
-        for c in columns
-    }
+    """Separator evidence of each column, over every row of it."""
+    return {c: _column_evidence(cells.get_column(c)) for c in columns}
 
 
 def _explain(ev: NumberEvidence) -> str:

@@ -29,6 +29,7 @@ from transforms.numbers import NumberFormat, parse_number
 
 MOST = 0.5  # "most rows": more than half of the rows where both values are present
 MIN_ROWS = 5  # fewer rows than this decide nothing
+SAMPLE_ROWS = 200_000  # bigger files are judged on this many evenly spaced rows
 PER_POST_ABOVE_FOLLOWERS = {  # a per-post average beyond followers x this on most rows
     "avg_likes": 1.0,
     "avg_comments": 1.0,
@@ -164,7 +165,10 @@ def check_meaning(
     overridden: set[str],
 ) -> list[ColumnDecision]:
     """Check the mapped columns' meaning against their values; drop or move the implausible
-    ones in ``mapping`` (in place) and return the decisions."""
+    ones in ``mapping`` (in place) and return the decisions. Files over ``SAMPLE_ROWS`` are
+    judged on evenly spaced rows (shares, not single values, decide)."""
+    if cells.height > SAMPLE_ROWS:
+        cells = cells.gather_every(cells.height // SAMPLE_ROWS + 1)
     out = _lifetime_totals(cells, mapping, formats, overridden)
     out += _interactions_pair(cells, mapping, formats, overridden)
     return out

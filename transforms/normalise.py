@@ -20,7 +20,13 @@ from polars.datatypes import DataTypeClass
 from schemas.reasons import Reason
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping
 from transforms.lookup import by_distinct_values
-from transforms.numbers import PLACEHOLDER_SPELLINGS, NumberFormat, is_placeholder, parse_number
+from transforms.numbers import (
+    PLACEHOLDER_SPELLINGS,
+    NumberFormat,
+    ParsedNumber,
+    is_placeholder,
+    parse_number,
+)
 
 COUNT_FIELDS = ("followers",)
 RATE_FIELDS = ("engagement_rate",)
@@ -158,6 +164,29 @@ def date_format_of(df: pl.DataFrame, column: str) -> str | None:
     return None
 
 
+def _parsed_number(col: str, ctx: FileContext) -> ParsedNumber:
+    """The column parsed with its format; once per distinct value when they are known (a
+    column of formatted counts repeats a few thousand values over millions of rows)."""
+    fmt = ctx.number_formats.get(col)
+    values = ctx.distinct_values.get(col)
+    if values is None or fmt is None or fmt.plain:
+        return parse_number(
+            pl.col(col),
+            decimal_comma=ctx.decimal_comma,
+            plain=col in ctx.plain_number_columns,
+            fmt=fmt,
+        )
+    fields = ParsedNumber._fields
+    packed = by_distinct_values(
+        col,
+        values,
+        lambda text: pl.struct(
+            *[e.alias(f) for f, e in zip(fields, parse_number(text, fmt=fmt), strict=True)]
+        ),
+    )
+    return ParsedNumber(*[packed.struct.field(f) for f in fields])
+
+
 def normalise(
     raw: pl.LazyFrame,
     mapping: ColumnMapping,
@@ -177,12 +206,7 @@ def normalise(
         if col is None:
             exprs.append(pl.lit(None, dtype=NORMALISED_COLUMNS[out]).alias(out))
             continue
-        parsed = parse_number(
-            pl.col(col),
-            decimal_comma=ctx.decimal_comma,
-            plain=col in ctx.plain_number_columns,
-            fmt=ctx.number_formats.get(col),
-        )
+        parsed = _parsed_number(col, ctx)
         value = parsed.value
         too_big = pl.lit(False)
         if field in RATE_FIELDS:
