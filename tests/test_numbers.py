@@ -222,3 +222,38 @@ def test_number_formats_records_each_decision_with_its_evidence() -> None:
     assert lines[0].startswith("'Follower' (followers): decimal comma")
     assert "a count has no fraction" in lines[0]
     assert "2 of 2 values with a decimal comma (e.g. '1,5')" in lines[1]
+
+
+def test_row_by_row_and_distinct_value_parsing_agree() -> None:
+    """Big columns are parsed row by row (with their parts staged once), small ones once
+    per distinct value: the same rows either way."""
+    from transforms.headers import ColumnMapping
+    from transforms.normalise import FileContext, normalise
+
+    values = ["1,2M", "12,5K", "3", "N/A", "abc", "1.234", "0,5", None, "~5k", "10K+"]
+    cells = pl.DataFrame(
+        {
+            "c0": [f"h{i}" for i in range(len(values))],
+            "c1": values,
+            "c2": values[::-1],
+            "source_row": list(range(2, 2 + len(values))),
+        }
+    )
+    mapping = ColumnMapping(
+        columns={"handle": "c0", "followers": "c1", "avg_views": "c2"},
+        headers={"c0": "h", "c1": "f", "c2": "v"},
+    )
+    formats = {"c1": NumberFormat(","), "c2": NumberFormat(",")}
+    row_by_row = FileContext("x", "tiktok", None, number_formats=formats)
+    distinct = FileContext(
+        "x",
+        "tiktok",
+        None,
+        number_formats=formats,
+        distinct_values={c: cells.get_column(c).unique() for c in ("c1", "c2")},
+    )
+    a = normalise(cells.lazy(), mapping, row_by_row, {}).collect()
+    b = normalise(cells.lazy(), mapping, distinct, {}).collect()
+    assert a.equals(b)
+    assert a.get_column("followers").to_list()[:3] == [1_200_000, 12_500, 3]
+    assert a.get_column("_bad_followers").to_list()[4] is True

@@ -221,24 +221,33 @@ def plain_number_columns(df: pl.DataFrame, columns: list[str]) -> frozenset[str]
     return frozenset(c for c, has_other in checks.items() if not has_other)
 
 
+def number_parts(text: pl.Expr, fmt: NumberFormat) -> pl.Expr:
+    """The pieces of each cell (body, exponent, suffix, plus, percent) as one struct: worth
+    computing once as a column of its own (``parse_number(parts=...)``), since every
+    ``struct.field`` of an expression evaluates the expression again."""
+    low = text.str.strip_chars().str.to_lowercase()
+    if fmt.non_ascii_digits:
+        low = ascii_digits(low)
+    return low.str.extract_groups(_NUMBER_RE)
+
+
 def parse_number(
     text: pl.Expr,
     *,
     decimal_comma: bool = False,
     plain: bool = False,
     fmt: NumberFormat | None = None,
+    parts: pl.Expr | None = None,
 ) -> ParsedNumber:
     """Parse ``text`` with the column's format (``fmt``; else decimal point, or decimal
-    comma with ``decimal_comma``)."""
+    comma with ``decimal_comma``); ``parts``: ``number_parts`` of it, already computed."""
     if fmt is None:
         fmt = NumberFormat("," if decimal_comma else ".", plain=plain)
     if fmt.plain:  # known to hold only plain finite numbers (see plain_number_columns)
         return ParsedNumber(text.cast(pl.Float64), pl.lit(False), pl.lit(False))
     placeholder = is_placeholder(text)
-    low = text.str.strip_chars().str.to_lowercase()
-    if fmt.non_ascii_digits:
-        low = ascii_digits(low)
-    parts = low.str.extract_groups(_NUMBER_RE)
+    if parts is None:
+        parts = number_parts(text, fmt)
     body = parts.struct.field("1").str.strip_chars()
     exponent = parts.struct.field("2").fill_null("")
     suffix = parts.struct.field("3").fill_null("")
