@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -40,6 +41,7 @@ from transforms.normalise import (
 )
 from transforms.numbers import Decimal, NumberFormat, plain_number_columns, rate_in_points
 
+T = TypeVar("T")
 FUTURE_DAYS = 7  # a snapshot date further ahead than this is a typo, not a forecast
 
 
@@ -132,11 +134,11 @@ def number_overrides(mapping_file: str | None) -> dict[str, Decimal]:
 
 def source_of(
     column_says: bool,
-    option: object,
-    from_name: object,
+    option: T | None,
+    from_name: T | None,
     what: str,
     notes: list[str],
-) -> object:
+) -> T | None:
     """An explicit option beats the file name; a disagreement becomes a note."""
     if column_says:
         return None
@@ -147,22 +149,16 @@ def source_of(
     return option if option is not None else from_name
 
 
-def plan_sheet(
-    sheet: RawSheet,
-    *,
-    platform: str | None,
-    snapshot_date: dt.date | None,
-    mapping_file: str | None,
-    today: dt.date,
-) -> SheetPlan:
+def map_columns(
+    sheet: RawSheet, overrides: dict | None, platform: str | None
+) -> tuple[ColumnMapping, str | None]:
+    """(the header mapping, a problem with the file's column groups): a wide file keeps
+    only its platform's column group."""
     aliases = load_header_aliases()
     countries = country_lookup(load_country_aliases())
-    overrides = load_mapping_file(Path(mapping_file)) if mapping_file else None
     data_cols = [c for c in sheet.cells.columns if c.startswith("c") and c[1:].isdigit()]
-    name = Path(sheet.label.split("#", 1)[0]).name
-    name_platform = platform_from_name(name, aliases.platform_lookup())
     groups = column_groups(sheet, aliases.platform_lookup())
-    exclude, group_problem, group_decision = pick_group(groups, platform or name_platform)
+    exclude, group_problem, group_decision = pick_group(groups, platform)
     mapping = resolve_columns(
         sheet.headers,
         sheet.cells.select(data_cols).head(2000),
@@ -173,6 +169,22 @@ def plan_sheet(
     )
     if group_decision:
         mapping.decisions.append(group_decision)
+    return mapping, group_problem
+
+
+def plan_sheet(
+    sheet: RawSheet,
+    *,
+    platform: str | None,
+    snapshot_date: dt.date | None,
+    mapping_file: str | None,
+    today: dt.date,
+) -> SheetPlan:
+    """Column meanings and formats, platform and date (explicit options first), problems."""
+    overrides = load_mapping_file(Path(mapping_file)) if mapping_file else None
+    name = Path(sheet.label.split("#", 1)[0]).name
+    name_platform = platform_from_name(name, load_header_aliases().platform_lookup())
+    mapping, group_problem = map_columns(sheet, overrides, platform or name_platform)
     numeric = {f: mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns}
     formats, decisions = number_formats(
         sheet.cells,
@@ -183,17 +195,12 @@ def plan_sheet(
     )
     decisions += check_meaning(sheet.cells, mapping, formats, overridden=set(overrides or {}))
     notes: list[str] = []
+    has = mapping.columns.keys()
     plan = SheetPlan(
         mapping,
-        source_of(  # type: ignore[arg-type]
-            "platform" in mapping.columns,
-            platform,
-            name_platform,
-            "platform",
-            notes,
-        ),
-        source_of(  # type: ignore[arg-type]
-            "snapshot_date" in mapping.columns,
+        source_of("platform" in has, platform, name_platform, "platform", notes),
+        source_of(
+            "snapshot_date" in has,
             snapshot_date,
             sheet.snapshot_hint or date_from_name(name),
             "snapshot_date",
@@ -203,7 +210,7 @@ def plan_sheet(
         decisions,
         notes,
     )
-    if plan.platform is None and "platform" not in mapping.columns:
+    if plan.platform is None and "platform" not in has:
         plan.platform = _platform_of_profile_urls(sheet.cells, mapping, plan)
     plan.problems = (
         [(Reason.AMBIGUOUS_PLATFORM_COLUMNS, f"{sheet.label}: {group_problem}")]

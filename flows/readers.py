@@ -16,6 +16,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -132,8 +133,9 @@ def _scan_utf8(path: Path) -> tuple[bool, bool]:
     return True, needs_fix
 
 
-def read_csv_export(path: Path, label: str) -> RawSheet:
-    notes: list[str] = []
+def _csv_source(path: Path, label: str, notes: list[str]) -> tuple[str | bytes, bytes, str]:
+    """(what polars reads: the path, or repaired UTF-8 bytes; the first bytes as UTF-8;
+    the file's encoding). Repairs are noted."""
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
@@ -142,39 +144,37 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         len(head) >= 4 and max(head[1::2].count(0), head[0::2].count(0)) > len(head) // 4
     )
     valid_utf8, needs_fix = (False, False) if utf16 else _scan_utf8(path)
-    source: str | bytes
     if valid_utf8 and not needs_fix:
-        source = str(path)  # polars reads (and memory-maps) the file itself
-        data = head
-        encoding = "utf-8"
         if head.startswith(codecs.BOM_UTF8):
             notes.append("UTF-8 BOM")
-            data = head[len(codecs.BOM_UTF8) :]
-    else:
-        data = path.read_bytes()
-        if not utf16 and b"\x00" in data:
-            notes.append(f"{data.count(0)} NUL bytes removed")
-            data = data.replace(b"\x00", b"")
-        if data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8) :]
-        try:
-            if utf16:
-                raise UnicodeError
-            data.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeError:
-            text, encoding = _decode_text(data)
-            notes.append(f"encoding {encoding} (converted to utf-8)")
-            data = text.encode("utf-8")
-        if LONE_CR.search(data):
-            # old Mac exports end lines with CR alone; polars splits on LF only
-            notes.append("CR line ends read as line breaks")
-            data = LONE_CR.sub(b"\n", data)
-        source = data
-        if not data.strip():
-            raise FileRejected(Reason.EMPTY_FILE, f"{label} has no text: nothing to read")
+            head = head[len(codecs.BOM_UTF8) :]
+        return str(path), head, "utf-8"  # polars reads (and memory-maps) the file itself
+    data = path.read_bytes()
+    if not utf16 and b"\x00" in data:
+        notes.append(f"{data.count(0)} NUL bytes removed")
+        data = data.replace(b"\x00", b"")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        if utf16:
+            raise UnicodeError
+        data.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeError:
+        text, encoding = _decode_text(data)
+        notes.append(f"encoding {encoding} (converted to utf-8)")
+        data = text.encode("utf-8")
+    if LONE_CR.search(data):
+        # old Mac exports end lines with CR alone; polars splits on LF only
+        notes.append("CR line ends read as line breaks")
+        data = LONE_CR.sub(b"\n", data)
+    if not data.strip():
+        raise FileRejected(Reason.EMPTY_FILE, f"{label} has no text: nothing to read")
+    return data, data, encoding
 
-    sample_text = data[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+
+def _csv_layout(sample_text: str, notes: list[str]) -> tuple[str, int, list[str | None] | None]:
+    """(delimiter, lines before the header, column groups of a group-header row)."""
     skip = 0
     first_line = sample_text.split("\n", 1)[0].rstrip("\r\n")
     sep_line = re.fullmatch(r'"?sep=(.)"?,*', first_line)
@@ -186,12 +186,17 @@ def read_csv_export(path: Path, label: str) -> RawSheet:
         delimiter = _sniff_delimiter(sample_text)
     if delimiter != ",":
         notes.append(f"delimiter {delimiter!r}")
-    head_rows = list(csv.reader(io.StringIO(sample_text, newline=""), delimiter=delimiter))[
-        skip : skip + HEAD_ROWS
-    ]
+    reader = csv.reader(io.StringIO(sample_text, newline=""), delimiter=delimiter)
+    head_rows = list(itertools.islice(reader, skip, skip + HEAD_ROWS))
     header_at, groups = _header_position(head_rows, notes, first_line=skip + 1)
-    skip += header_at
+    return delimiter, skip + header_at, groups
 
+
+def read_csv_export(path: Path, label: str) -> RawSheet:
+    notes: list[str] = []
+    source, data, encoding = _csv_source(path, label, notes)
+    sample_text = data[:SNIFF_BYTES].decode("utf-8", errors="ignore")
+    delimiter, skip, groups = _csv_layout(sample_text, notes)
     try:
         headers, cells = _read_with_polars(source, delimiter, skip)
     except pl.exceptions.PolarsError as err:

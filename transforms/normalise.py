@@ -202,109 +202,96 @@ def _with_number_parts(raw: pl.LazyFrame, mapping: ColumnMapping, ctx: FileConte
     return raw.with_columns(**parts) if parts else raw
 
 
-def normalise(
-    raw: pl.LazyFrame,
-    mapping: ColumnMapping,
-    ctx: FileContext,
-    platform_lookup: dict[str, str],
-) -> pl.LazyFrame:
-    cols = mapping.columns
-    raw = _with_number_parts(raw, mapping, ctx)
-    exprs: list[pl.Expr] = [
-        pl.lit(ctx.source_file, dtype=pl.String).alias("source_file"),
-        pl.col("source_row").cast(pl.Int64),
+Exprs = tuple[list[pl.Expr], list[pl.Expr]]  # (output columns, helper flag columns)
+
+
+def _number_exprs(field: str, col: str | None, ctx: FileContext) -> Exprs:
+    out = "engagement_rate_reported" if field == "engagement_rate" else field
+    if col is None:
+        return [pl.lit(None, dtype=NORMALISED_COLUMNS[out]).alias(out)], []
+    parsed = _parsed_number(col, ctx)
+    value = parsed.value
+    too_big = pl.lit(False)
+    if field in RATE_FIELDS:
+        # "3.4%" is always points; bare values follow the column (rate_in_points)
+        points = parsed.is_percent | pl.lit(ctx.rate_in_points)
+        value = pl.when(points).then(value / 100).otherwise(value)
+        bad = parsed.is_invalid
+    else:  # a count or an average: a percent sign means the wrong column
+        bad = parsed.is_invalid | parsed.is_percent
+    if field in COUNT_FIELDS:
+        too_big = (value.abs() >= 9.0e18).fill_null(False)
+        value = pl.when(too_big | bad).then(None).otherwise(value).round(0).cast(pl.Int64)
+    else:
+        value = pl.when(bad).then(None).otherwise(value)
+    why = (
+        pl.when(too_big)
+        .then(pl.lit(Reason.OUT_OF_RANGE.value))
+        .when(parsed.is_ambiguous)
+        .then(pl.lit(Reason.AMBIGUOUS_NUMBER_FORMAT.value))
+        .otherwise(pl.lit(Reason.UNPARSEABLE_NUMBER.value))
+    )
+    return [value.cast(NORMALISED_COLUMNS[out]).alias(out)], [
+        (bad | too_big | parsed.is_ambiguous).alias(f"_bad_{field}"),
+        why.alias(f"_why_{field}"),
+        pl.col(col).alias(f"_raw_{field}"),
     ]
-    flags: list[pl.Expr] = []
 
-    for field in NUMERIC_FIELDS:
-        out = "engagement_rate_reported" if field == "engagement_rate" else field
-        col = cols.get(field)
-        if col is None:
-            exprs.append(pl.lit(None, dtype=NORMALISED_COLUMNS[out]).alias(out))
-            continue
-        parsed = _parsed_number(col, ctx)
-        value = parsed.value
-        too_big = pl.lit(False)
-        if field in RATE_FIELDS:
-            # "3.4%" is always points; bare values follow the column (rate_in_points)
-            points = parsed.is_percent | pl.lit(ctx.rate_in_points)
-            value = pl.when(points).then(value / 100).otherwise(value)
-            bad = parsed.is_invalid
-        else:  # a count or an average: a percent sign means the wrong column
-            bad = parsed.is_invalid | parsed.is_percent
-        if field in COUNT_FIELDS:
-            too_big = (value.abs() >= 9.0e18).fill_null(False)
-            value = pl.when(too_big | bad).then(None).otherwise(value).round(0).cast(pl.Int64)
-        else:
-            value = pl.when(bad).then(None).otherwise(value)
-        why = (
-            pl.when(too_big)
-            .then(pl.lit(Reason.OUT_OF_RANGE.value))
-            .when(parsed.is_ambiguous)
-            .then(pl.lit(Reason.AMBIGUOUS_NUMBER_FORMAT.value))
-            .otherwise(pl.lit(Reason.UNPARSEABLE_NUMBER.value))
-        )
-        exprs.append(value.cast(NORMALISED_COLUMNS[out]).alias(out))
-        flags += [
-            (bad | too_big | parsed.is_ambiguous).alias(f"_bad_{field}"),
-            why.alias(f"_why_{field}"),
-            pl.col(col).alias(f"_raw_{field}"),
-        ]
 
-    # platform: a column wins over the file name / CLI default
+def _platform_exprs(col: str | None, ctx: FileContext, platform_lookup: dict[str, str]) -> Exprs:
+    """A platform column wins over the file name / CLI default (used for its empty cells)."""
     default_platform = pl.lit(ctx.platform, dtype=pl.String)
-    if "platform" in cols:
+    if col is None:
+        return [default_platform.alias("platform")], []
 
-        def platform_of(raw: pl.Expr) -> pl.Expr:
-            text = _clean_text(raw)
-            known = text.str.to_lowercase().replace_strict(
-                platform_lookup, default=None, return_dtype=pl.String
-            )
-            return pl.struct(known=known, missing=text.is_null())
-
-        col = cols["platform"]
-        found = by_distinct_values(col, ctx.distinct_values.get(col), platform_of)
-        known, missing = found.struct.field("known"), found.struct.field("missing")
-        exprs.append(pl.coalesce(known, pl.when(missing).then(default_platform)).alias("platform"))
-        flags += [
-            (~missing & known.is_null()).alias("_bad_platform"),
-            pl.col(col).alias("_raw_platform"),
-        ]
-    else:
-        exprs.append(default_platform.alias("platform"))
-
-    default_date = pl.lit(ctx.snapshot_date, dtype=pl.Date)
-    if "snapshot_date" in cols:
-
-        def date_of(raw: pl.Expr) -> pl.Expr:
-            text = _clean_text(raw)
-            return pl.struct(parsed=_parse_date(text, ctx.date_format), missing=text.is_null())
-
-        col = cols["snapshot_date"]
-        found = by_distinct_values(col, ctx.distinct_values.get(col), date_of)
-        day, missing = found.struct.field("parsed"), found.struct.field("missing")
-        future = pl.lit(False)
-        if ctx.latest_snapshot_date is not None:
-            future = (day > pl.lit(ctx.latest_snapshot_date)).fill_null(False)
-        exprs.append(
-            pl.when(future)
-            .then(None)
-            .otherwise(pl.coalesce(day, pl.when(missing).then(default_date)))
-            .alias("snapshot_date")
+    def platform_of(raw: pl.Expr) -> pl.Expr:
+        text = _clean_text(raw)
+        known = text.str.to_lowercase().replace_strict(
+            platform_lookup, default=None, return_dtype=pl.String
         )
-        flags += [
-            ((~missing & day.is_null()) | future).alias("_bad_snapshot_date"),
-            pl.when(future)
-            .then(pl.lit(Reason.FUTURE_SNAPSHOT_DATE.value))
-            .otherwise(pl.lit(Reason.INVALID_DATE.value))
-            .alias("_why_snapshot_date"),
-            pl.col(col).alias("_raw_snapshot_date"),
-        ]
-    else:
-        exprs.append(default_date.alias("snapshot_date"))
+        return pl.struct(known=known, missing=text.is_null())
 
+    found = by_distinct_values(col, ctx.distinct_values.get(col), platform_of)
+    known, missing = found.struct.field("known"), found.struct.field("missing")
+    return [pl.coalesce(known, pl.when(missing).then(default_platform)).alias("platform")], [
+        (~missing & known.is_null()).alias("_bad_platform"),
+        pl.col(col).alias("_raw_platform"),
+    ]
+
+
+def _date_exprs(col: str | None, ctx: FileContext) -> Exprs:
+    """A date column wins over the file name / CLI default; dates past
+    ``ctx.latest_snapshot_date`` are typos, quarantined."""
+    default_date = pl.lit(ctx.snapshot_date, dtype=pl.Date)
+    if col is None:
+        return [default_date.alias("snapshot_date")], []
+
+    def date_of(raw: pl.Expr) -> pl.Expr:
+        text = _clean_text(raw)
+        return pl.struct(parsed=_parse_date(text, ctx.date_format), missing=text.is_null())
+
+    found = by_distinct_values(col, ctx.distinct_values.get(col), date_of)
+    day, missing = found.struct.field("parsed"), found.struct.field("missing")
+    future = pl.lit(False)
+    if ctx.latest_snapshot_date is not None:
+        future = (day > pl.lit(ctx.latest_snapshot_date)).fill_null(False)
+    date = (
+        pl.when(future).then(None).otherwise(pl.coalesce(day, pl.when(missing).then(default_date)))
+    )
+    return [date.alias("snapshot_date")], [
+        ((~missing & day.is_null()) | future).alias("_bad_snapshot_date"),
+        pl.when(future)
+        .then(pl.lit(Reason.FUTURE_SNAPSHOT_DATE.value))
+        .otherwise(pl.lit(Reason.INVALID_DATE.value))
+        .alias("_why_snapshot_date"),
+        pl.col(col).alias("_raw_snapshot_date"),
+    ]
+
+
+def _text_exprs(mapping: ColumnMapping) -> list[pl.Expr]:
+    cols = mapping.columns
     handle = handle_from_url(_text(cols.get("handle")))
-    exprs += [
+    exprs = [
         handle.alias("handle"),
         normalise_handle(handle).alias("handle_norm"),
         _text(cols.get("display_name")).alias("display_name"),
@@ -321,9 +308,30 @@ def normalise(
         cats = pl.concat_list([_text(c) for c in mapping.categories]).list.drop_nulls()
     else:
         cats = empty
-    exprs.append(cats.alias("categories"))
+    return [*exprs, cats.alias("categories")]
 
-    return raw.select(*exprs, *flags)
+
+def normalise(
+    raw: pl.LazyFrame,
+    mapping: ColumnMapping,
+    ctx: FileContext,
+    platform_lookup: dict[str, str],
+) -> pl.LazyFrame:
+    cols = mapping.columns
+    exprs: list[pl.Expr] = [
+        pl.lit(ctx.source_file, dtype=pl.String).alias("source_file"),
+        pl.col("source_row").cast(pl.Int64),
+    ]
+    flags: list[pl.Expr] = []
+    for part in (
+        *(_number_exprs(f, cols.get(f), ctx) for f in NUMERIC_FIELDS),
+        _platform_exprs(cols.get("platform"), ctx, platform_lookup),
+        _date_exprs(cols.get("snapshot_date"), ctx),
+    ):
+        exprs += part[0]
+        flags += part[1]
+    exprs += _text_exprs(mapping)
+    return _with_number_parts(raw, mapping, ctx).select(*exprs, *flags)
 
 
 def split_parse_failures(
