@@ -202,3 +202,48 @@ def test_tiktok_dec_resaved_keeps_mrbeast_at_60_3_million(tmp_path: Path) -> Non
     top = dict(rows.select("handle_norm", "followers").iter_rows())
     assert top["mrbeast"] == 60_300_000
     assert top["khaby.lame"] == 153_100_000
+
+
+# ---- column meaning on the real exports -----------------------------------------------
+INSTAGRAM_DATED = ["instagram_dec_2022.csv", "instagram_nov_2022.csv", "instagram_sep_2022.csv"]
+
+
+def _engagement_median(path: Path, staging: Path) -> float:
+    rows, _ = _staged_creators(path, staging)
+    return float(rows.select((pl.col("avg_engagement") / pl.col("followers")).median()).item())
+
+
+def test_instagram_jun_engagement_is_in_line_with_the_other_months(tmp_path: Path) -> None:
+    """'Likes avg' / 'Comments avg.' there hold authentic and average engagement (comments
+    exceed likes on most rows): used as one engagement figure, not added up."""
+    from flows.pipeline import RunOptions, ingest_file
+
+    name = "instagram_jun_2022.csv"
+    (tmp_path / "s").mkdir()
+    (o,) = ingest_file(REAL_EXPORTS / name, name, 0, RunOptions(), tmp_path / "s")
+    assert o.mapping["avg_engagement"] == "Comments avg."
+    assert "avg_likes" not in o.mapping and "avg_comments" not in o.mapping
+    assert any("comments exceed likes in" in d for d in o.decisions)
+    jun = _engagement_median(REAL_EXPORTS / name, tmp_path / "jun")
+    others = [_engagement_median(REAL_EXPORTS / n, tmp_path / n) for n in INSTAGRAM_DATED]
+    assert min(others) * 0.8 <= jun <= max(others) * 1.25, (jun, others)
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        ("instagram_sep_2022.csv", "audience_country"),
+        ("instagram_undated_2022.csv", "audience_country"),
+        ("youtube_undated_2022.csv", "audience_country"),
+        ("instagram_dec_2022.csv", "country"),
+        ("youtube_sep_2022.csv", "country"),
+    ],
+)
+def test_audience_country_is_kept_apart_from_country(name: str, column: str) -> None:
+    from flows.ingest import map_columns
+    from flows.readers import read_export
+
+    (sheet,) = read_export(REAL_EXPORTS / name, name)
+    mapping, _ = map_columns(sheet, None, None)
+    other = {"country": "audience_country", "audience_country": "country"}[column]
+    assert column in mapping.columns and other not in mapping.columns
