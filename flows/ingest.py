@@ -192,6 +192,7 @@ def plan_sheet(
         mapping.headers,
         delimiter=sheet.delimiter,
         forced=number_overrides(mapping_file),
+        typed=sheet.number_columns,
     )
     decisions += check_meaning(sheet.cells, mapping, formats, overridden=set(overrides or {}))
     notes: list[str] = []

@@ -71,6 +71,9 @@ class RawSheet:
     # columns (c0..) whose numeric Excel cells are percent-formatted: their stored values
     # are fractions already (shown 5.2%, stored 0.052)
     percent_columns: frozenset[str] = frozenset()
+    # columns whose values are typed numbers (Excel number cells, JSON numbers): their text
+    # is the stored value with a decimal point, whatever the locale
+    number_columns: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- encoding
@@ -395,32 +398,43 @@ def _read_sheets(path: Path, label: str) -> tuple[dict[str, pl.DataFrame], list[
     return sheets, hidden, len(visibility)
 
 
-PERCENT_SAMPLE_ROWS = 200  # number formats are read from the first data rows only
+CELL_SAMPLE_ROWS = 200  # cell types and formats are read from the first data rows only
 
 
-def percent_formatted_columns(path: Path, sheet: str, first_data_row: int) -> frozenset[str]:
-    """Columns whose numeric cells (in the first data rows) all carry a % number format.
-    Only .xlsx/.xlsm keep formats readable here; other workbooks give none."""
+def excel_cell_kinds(
+    path: Path, sheet: str, first_data_row: int
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(columns whose number cells all carry a % format, columns whose present cells are all
+    number cells), over the first data rows. Only .xlsx/.xlsm keep cell types readable
+    here; other workbooks give none."""
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
-        return frozenset()
+        return frozenset(), frozenset()
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # calamine read it; formats are a bonus, not a requirement
-        return frozenset()
+    except Exception:  # calamine read it; cell kinds are a bonus, not a requirement
+        return frozenset(), frozenset()
+    percent: dict[int, list[bool]] = {}
+    kinds: dict[int, set[bool]] = {}
     try:
         rows = wb[sheet].iter_rows(
-            min_row=first_data_row, max_row=first_data_row + PERCENT_SAMPLE_ROWS
+            min_row=first_data_row, max_row=first_data_row + CELL_SAMPLE_ROWS
         )
-        seen: dict[int, list[bool]] = {}
         for row in rows:
             for i, cell in enumerate(row):
-                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-                    seen.setdefault(i, []).append("%" in str(cell.number_format))
+                if cell.value is None:
+                    continue
+                number = isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+                kinds.setdefault(i, set()).add(number)
+                if number:
+                    percent.setdefault(i, []).append("%" in str(cell.number_format))
     finally:
         wb.close()
-    return frozenset(f"c{i}" for i, marks in seen.items() if marks and all(marks))
+    return (
+        frozenset(f"c{i}" for i, marks in percent.items() if marks and all(marks)),
+        frozenset(f"c{i}" for i, k in kinds.items() if k == {True}),
+    )
 
 
 def read_excel_export(path: Path, label: str) -> list[RawSheet]:
@@ -443,7 +457,7 @@ def read_excel_export(path: Path, label: str) -> list[RawSheet]:
             cells, headers, sheet_label, first_row=at + 2, notes=notes, encoding="xlsx"
         )
         sheet.column_groups = groups
-        sheet.percent_columns = percent_formatted_columns(path, name, first_data_row=at + 2)
+        sheet.percent_columns, sheet.number_columns = excel_cell_kinds(path, name, at + 2)
         if sheet.percent_columns:
             shown = ", ".join(repr(headers[int(c[1:])]) for c in sorted(sheet.percent_columns))
             sheet.notes.append(f"percent-formatted cells read as stored fractions: {shown}")
@@ -494,8 +508,25 @@ def _records_to_sheet(
     )
     blank_rows = int(cells.select(blank.sum()).item())
     cells = cells.filter(~blank)
+
+    def is_number(v: object) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    typed = frozenset(
+        f"c{i}"
+        for i, k in enumerate(headers)
+        if any(k in rec for _, rec in records)
+        and all(is_number(rec[k]) for _, rec in records if rec.get(k) is not None)
+        and any(rec.get(k) is not None for _, rec in records)
+    )
     return RawSheet(
-        label=label, headers=headers, cells=cells, records=total, blank_rows=blank_rows, notes=notes
+        label=label,
+        headers=headers,
+        cells=cells,
+        records=total,
+        blank_rows=blank_rows,
+        notes=notes,
+        number_columns=typed,
     )
 
 

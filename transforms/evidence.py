@@ -178,10 +178,15 @@ def number_formats(
     *,
     delimiter: str | None,
     forced: Mapping[str, Decimal] | None = None,
+    typed: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, NumberFormat], list[ColumnDecision]]:
     """Each numeric column's format (``columns``: field -> internal column) and the
-    decision lines. ``forced``: field or ``"*"`` -> decimal, from the mapping file."""
+    decision lines. ``forced``: field or ``"*"`` -> decimal, from the mapping file;
+    ``typed``: columns of typed numbers (Excel number cells, JSON numbers), whose text is
+    the stored value written with a decimal point."""
     forced = forced or {}
+    stored = {f: c for f, c in columns.items() if c in typed and not forced.get(f)}
+    columns = {f: c for f, c in columns.items() if f not in stored}
     evidence = number_evidence(cells, list(columns.values()))
     own = [ev.own_decimal() for ev in evidence.values()]
     decided: list[Decimal] = [d for d in own if d in (".", ",")]  # type: ignore[misc]
@@ -202,4 +207,11 @@ def number_formats(
             if fmt.decimal is None:
                 decision += f": its {ev.ambiguous or 'separated'} ambiguous cells are quarantined"
             decisions.append(ColumnDecision(headers[col], field, "number_format", decision, why))
+    for field, col in stored.items():
+        formats[col] = NumberFormat(".")
+        decisions.append(
+            ColumnDecision(
+                headers[col], field, "number_format", "stored values", "typed number cells"
+            )
+        )
     return formats, decisions

@@ -1858,6 +1858,52 @@ def evidence_cases() -> list[Case]:
             ),
         )
     )
+    f = f"{MONTH}_typed_numbers.json"
+    c.append(
+        _one(
+            "json_numbers_are_stored_values",
+            "JSON numbers 1.234 and 12.345: typed values, never thousands",
+            f,
+            text(
+                json.dumps(
+                    [
+                        {"handle": "jt_1", "followers": 12345, "avg_views": 1.234},
+                        {"handle": "jt_2", "followers": 5000, "avg_views": 12.345},
+                    ]
+                )
+            ),
+            Expect(f, 2, enriched=2, values={1: {"avg_views": 1.234}, 2: {"avg_views": 12.345}}),
+        )
+    )
+    f = f"{MONTH}_typed_cells.xlsx"
+    c.append(
+        _one(
+            "xlsx_number_cells_are_stored_values",
+            "XLSX number cells 1.234 (views) next to text cells '12.345' (followers, a count)",
+            f,
+            xlsx(
+                [
+                    (
+                        "Sheet1",
+                        [
+                            ["handle", "followers", "avg views"],
+                            ["xt_1", "12.345", 1.234],
+                            ["xt_2", "1.500", 5.678],
+                        ],
+                    )
+                ]
+            ),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={
+                    2: {"followers": 12_345, "avg_views": 1.234},
+                    3: {"followers": 1_500, "avg_views": 5.678},
+                },
+            ),
+        )
+    )
     c += meaning_cases()
     c += identity_and_date_cases()
     c += layout_cases()
