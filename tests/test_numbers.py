@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.evidence import (
     NumberEvidence,
@@ -257,3 +259,41 @@ def test_row_by_row_and_distinct_value_parsing_agree() -> None:
     assert a.equals(b)
     assert a.get_column("followers").to_list()[:3] == [1_200_000, 12_500, 3]
     assert a.get_column("_bad_followers").to_list()[4] is True
+
+
+# ---- invariants ------------------------------------------------------------------------
+SEPARATORS = {".": [",", " ", "\u00a0", "\u202f", "'", "’"], ",": [".", " ", "\u00a0", "'"]}
+
+
+def _grouped(n: int, sep: str) -> str:
+    return f"{n:,}".replace(",", sep)
+
+
+@given(
+    n=st.integers(min_value=0, max_value=10**12),
+    cents=st.integers(min_value=0, max_value=99),
+    decimal=st.sampled_from([".", ","]),
+    data=st.data(),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_grouped_number_reads_back_in_its_format(
+    n: int, cents: int, decimal: Decimal, data: st.DataObject
+) -> None:
+    sep = data.draw(st.sampled_from(SEPARATORS[decimal]))
+    text = f"{_grouped(n, sep)}{decimal}{cents:02d}"
+    fmt = NumberFormat(decimal)
+    assert _parse_fmt([text], fmt) == [pytest.approx(n + cents / 100)]
+    # and the column's evidence decides that format from such values alone
+    decided, _ = decide_number_format(
+        _evidence([text, f"{n % 1000}{decimal}5"]), integral=False, others=[], delimiter=None
+    )
+    assert decided.decimal == decimal
+
+
+@given(n=st.integers(min_value=1000, max_value=999_999), decimal=st.sampled_from([".", ","]))
+@settings(max_examples=100, deadline=None)
+def test_a_follower_count_with_one_group_is_thousands(n: int, decimal: Decimal) -> None:
+    thousands = "." if decimal == "," else ","
+    text = _grouped(n, thousands)
+    fmt, _ = decide_number_format(_evidence([text]), integral=True, others=[], delimiter=None)
+    assert _parse_fmt([text], fmt) == [n]
