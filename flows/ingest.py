@@ -196,6 +196,12 @@ def plan_sheet(
     )
     decisions += check_meaning(sheet.cells, mapping, formats, overridden=set(overrides or {}))
     notes: list[str] = []
+    name_date = date_from_name(name)
+    if sheet.snapshot_hint and name_date and sheet.snapshot_hint != name_date:
+        notes.append(
+            f"snapshot_date: the sheet's name says {sheet.snapshot_hint} (used); "
+            f"the file name says {name_date}"
+        )
     has = mapping.columns.keys()
     plan = SheetPlan(
         mapping,
@@ -203,7 +209,7 @@ def plan_sheet(
         source_of(
             "snapshot_date" in has,
             snapshot_date,
-            sheet.snapshot_hint or date_from_name(name),
+            sheet.snapshot_hint or name_date,
             "snapshot_date",
             notes,
         ),

@@ -63,3 +63,21 @@ def test_a_column_decision_is_typed_and_readable(tmp_path: Path) -> None:
     assert d["header"] == "followers" and d["field"] == "followers"
     assert d["topic"] == "number_format" and d["decision"].startswith("decimal comma")
     assert any(line.startswith("'followers' (followers): decimal comma") for line in o.decisions)
+
+
+def test_a_monthly_tab_beats_the_file_name_and_says_so(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Oct 2022"
+    wb.active.append(["handle", "followers"])
+    wb.active.append(["a", 1])
+    wb.create_sheet("Dec 2022").append(["handle", "followers"])
+    wb["Dec 2022"].append(["a", 2])
+    path = tmp_path / "tiktok_dec_2022.xlsx"
+    wb.save(path)
+    (staging := tmp_path / "staging").mkdir()
+    oct_, dec = ingest_file(path, path.name, 0, RunOptions(), staging)
+    assert (oct_.snapshot_date, dec.snapshot_date) == ("2022-10-01", "2022-12-01")
+    assert any("the file name says 2022-12-01" in n for n in oct_.notes)
+    assert not any("the file name says" in n for n in dec.notes)

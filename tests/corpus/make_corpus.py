@@ -2068,6 +2068,40 @@ def layout_cases() -> list[Case]:
             ),
         )
     )
+    f = "tiktok_dec_2022_report.xlsx"
+    c.append(
+        Case(
+            "monthly_tab_beats_the_file_name",
+            "a December-named workbook holding an October tab: October's numbers stay October",
+            (
+                (
+                    f,
+                    xlsx(
+                        [
+                            ("Oct 2022", [["handle", "followers"], ["mo_1", 100]]),
+                            ("Dec 2022", [["handle", "followers"], ["mo_1", 130]]),
+                        ]
+                    ),
+                ),
+            ),
+            (
+                Expect(
+                    f"{f}#Oct 2022",
+                    1,
+                    enriched=1,
+                    snapshot_date="2022-10-01",
+                    values={2: {"followers": 100}},
+                ),
+                Expect(
+                    f"{f}#Dec 2022",
+                    1,
+                    enriched=1,
+                    snapshot_date="2022-12-01",
+                    values={2: {"followers": 130}},
+                ),
+            ),
+        )
+    )
     f = f"{MONTH}_swallowed.csv"
     c.append(
         _one(
