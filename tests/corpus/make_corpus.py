@@ -2153,6 +2153,30 @@ def identity_and_date_cases() -> list[Case]:
             ),
         )
     )
+    f = "youtube_mar_2025_channel_urls.csv"
+    c.append(
+        _one(
+            "youtube_channel_urls",
+            "YouTube handles as youtube.com/@h, youtube.com/c/h and m.youtube.com/@h/videos",
+            f,
+            text(
+                "channel,subscribers\nhttps://www.youtube.com/@yu_1,100\n"
+                "youtube.com/c/yu_2,200\nhttps://m.youtube.com/@yu_3/videos,300\n"
+            ),
+            Expect(
+                f,
+                3,
+                enriched=3,
+                platform="youtube",
+                values={
+                    2: {"handle": "yu_1"},
+                    3: {"handle": "yu_2"},
+                    4: {"handle": "yu_3", "followers": 300},
+                },
+                csv=UTF8,
+            ),
+        )
+    )
     f = f"{MONTH}_url_dupes.csv"
     c.append(
         _one(
