@@ -103,24 +103,43 @@ class EnrichedRoster(pa.DataFrameModel):
         "average interactions per post", unit="interactions", nullable=True, ge=0
     )
     engagement_rate: float = _f(
-        "interactions per post / followers (see engagement_formula); can exceed 1 on "
-        "TikTok, where views come from outside the follower base",
+        "the platform's engagement convention, as the leading tools define it: "
+        "engagement_rate_by_views on TikTok and YouTube, engagement_rate_by_followers on "
+        "Instagram, Facebook, X and Twitch (rate card [engagement]); null where that "
+        "rate is missing or impossible (see estimate_flags)",
+        unit="fraction",
+        nullable=True,
+        ge=0,
+    )
+    engagement_rate_by_followers: float = _f(
+        "interactions per post / followers (interactions = avg_likes+avg_comments+avg_shares, "
+        "else avg_engagement); can exceed 1 on TikTok and "
+        "YouTube, where views come from outside the follower base; null when over 1 on "
+        "per-follower platforms (flagged)",
         unit="fraction",
         nullable=True,
         ge=0,
     )
     engagement_formula: str = _f(
-        "interactions = (avg_likes+avg_comments+avg_shares)/followers; aggregate = "
-        "avg_engagement/followers; reported = the export's own rate",
+        "numerator used: interactions = avg_likes+avg_comments+avg_shares; aggregate = "
+        "avg_engagement; reported = the export's own rate, taken as the platform's convention "
+        "(it fills engagement_rate only)",
         nullable=True,
         isin=["interactions", "aggregate", "reported"],
     )
     engagement_rate_by_views: float = _f(
-        "(avg_likes+avg_comments+avg_shares) / avg_views: the engagement KPI of view-driven "
-        "platforms (TikTok, YouTube), comparable across follower counts; null without views",
+        "interactions per post / avg_views: the engagement KPI of view-driven platforms "
+        "(TikTok, YouTube), comparable across follower counts; null without views, or when "
+        "over 1 (flagged)",
         unit="fraction",
         nullable=True,
+        le=1,
         ge=0,
+    )
+    estimate_flags: list[str] = _f(
+        "why an estimate or rate of the row was left out or is outside its cited range "
+        "(empty when none): engagement_by_views_over_100pct, "
+        "engagement_by_followers_over_100pct, zero_views"
     )
     tier: str = _f("influencer tier from the rate card's tier scheme", isin=list(TIERS))
     est_reach: int = _f("estimated people reached by one sponsored post", unit="people", ge=0)

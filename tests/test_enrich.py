@@ -157,13 +157,17 @@ def test_observed_views_drive_reach_when_present() -> None:
     ],
 )
 def test_engagement_rate_formula(cols: dict, rate: float | None, formula: str | None) -> None:
-    out = engagement(_rows(followers=[10_000], **cols)).collect().row(0, named=True)
+    out = (
+        engagement(_rows(followers=[10_000], **cols), RATE_CARD.engagement)
+        .collect()
+        .row(0, named=True)
+    )
     assert out["engagement_formula"] == formula
     assert out["engagement_rate"] == (pytest.approx(rate) if rate is not None else None)
 
 
 def test_engagement_rate_is_null_for_zero_followers() -> None:
-    out = engagement(_rows(followers=[0], avg_likes=[5.0])).collect()
+    out = engagement(_rows(followers=[0], avg_likes=[5.0]), RATE_CARD.engagement).collect()
     assert out.item(0, "engagement_rate") is None
 
 
@@ -203,20 +207,47 @@ def test_country_to_iso_alpha2(raw: str, iso: str | None) -> None:
     assert out.item(0, "country") == iso
 
 
-def test_engagement_rate_by_views_for_view_driven_platforms() -> None:
+def test_engagement_rate_follows_the_platform_convention() -> None:
     lf = _rows(
-        followers=[3_000, 3_000],
-        avg_views=[100_000.0, None],
-        avg_likes=[9_000.0, 9_000.0],
-        avg_comments=[500.0, 500.0],
-        avg_shares=[500.0, 500.0],
-        platform=["tiktok", "tiktok"],
+        followers=[3_000, 3_000, 3_000],
+        avg_views=[100_000.0, None, 100_000.0],
+        avg_likes=[9_000.0, 9_000.0, 9_000.0],
+        avg_comments=[500.0, 500.0, 500.0],
+        avg_shares=[500.0, 500.0, 500.0],
+        platform=["tiktok", "tiktok", "instagram"],
     )
-    out = engagement(lf).collect()
+    out = engagement(lf, RATE_CARD.engagement).collect()
     # per follower it is 3.33 (TikTok likes come from the For You feed); per view, 10 %
-    assert out.get_column("engagement_rate").to_list() == pytest.approx([10_000 / 3_000] * 2)
-    assert out.get_column("engagement_rate_by_views").to_list()[0] == pytest.approx(0.1)
-    assert out.get_column("engagement_rate_by_views").to_list()[1] is None
+    assert out["engagement_rate_by_followers"].to_list()[:2] == pytest.approx([10_000 / 3_000] * 2)
+    assert out["engagement_rate_by_views"].to_list() == [
+        pytest.approx(0.1),
+        None,
+        pytest.approx(0.1),
+    ]
+    # TikTok: per view (null without views); Instagram: per follower, and over 100% there
+    # is impossible: left null and flagged, never averaged in
+    assert out["engagement_rate"].to_list() == [pytest.approx(0.1), None, None]
+    assert out["engagement_rate_by_followers"].to_list()[2] is None
+    assert out["estimate_flags"].to_list() == [[], [], ["engagement_by_followers_over_100pct"]]
+
+
+@pytest.mark.parametrize(
+    ("platform", "views", "likes", "flags", "rate"),
+    [
+        ("youtube", 1_000.0, 1_500.0, ["engagement_by_views_over_100pct"], None),
+        ("youtube", 1_000.0, 50.0, [], 0.05),
+        ("youtube", 0.0, 50.0, ["zero_views"], None),
+        ("instagram", None, 500.0, [], 0.05),
+        ("x", None, 20_000.0, ["engagement_by_followers_over_100pct"], None),
+    ],
+)
+def test_impossible_engagement_is_null_with_a_reason(
+    platform: str, views: float | None, likes: float, flags: list[str], rate: float | None
+) -> None:
+    lf = _rows(followers=[10_000], avg_views=[views], avg_likes=[likes], platform=[platform])
+    out = engagement(lf, RATE_CARD.engagement).collect().row(0, named=True)
+    assert out["estimate_flags"] == flags
+    assert out["engagement_rate"] == (pytest.approx(rate) if rate is not None else None)
 
 
 def test_lookup_keeps_row_order_and_gives_null_for_unknown_keys() -> None:

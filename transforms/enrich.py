@@ -12,7 +12,7 @@ import polars_hash as plh
 
 from transforms.country import with_country_code
 from transforms.lookup import lookup_row, pick
-from transforms.settings import RateCard
+from transforms.settings import EngagementConvention, RateCard
 
 ENGAGEMENT_FORMULAS = {
     "interactions": "(avg_likes + avg_comments + avg_shares) / followers",
@@ -55,17 +55,43 @@ def with_tier(lf: pl.LazyFrame, thresholds: pl.DataFrame) -> pl.LazyFrame:
     return lf.with_columns(tier=pick(names, row * len(ranks) + position))
 
 
-def engagement(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """``engagement_rate`` (fraction of followers) and the formula used for the row."""
-    interactions = pl.sum_horizontal(
+ESTIMATE_FLAGS = {
+    "engagement_by_views_over_100pct": "more interactions than views per post: "
+    "engagement_rate_by_views (and engagement_rate where it is the convention) left null; "
+    "check the export's views and likes columns",
+    "engagement_by_followers_over_100pct": "more interactions than followers on a platform "
+    "whose engagement is per follower: engagement_rate_by_followers and engagement_rate left "
+    "null; check the followers and interactions columns",
+    "zero_views": "average views of 0 read as not measured: reach is estimated as if the "
+    "export had no views",
+}
+
+
+def interactions() -> pl.Expr:
+    """Interactions per post: likes + comments + shares when the export has them, else its
+    one aggregate figure (``avg_engagement``); null when it has neither."""
+    has_parts = pl.col("avg_likes").is_not_null() | pl.col("avg_comments").is_not_null()
+    parts = pl.sum_horizontal(
         pl.col("avg_likes").fill_null(0),
         pl.col("avg_comments").fill_null(0),
         pl.col("avg_shares").fill_null(0),
     )
-    has_interactions = pl.col("avg_likes").is_not_null() | pl.col("avg_comments").is_not_null()
-    followers = pl.col("followers").cast(pl.Float64)
+    return pl.when(has_parts).then(parts).otherwise(pl.col("avg_engagement"))
+
+
+def engagement(lf: pl.LazyFrame, convention: EngagementConvention) -> pl.LazyFrame:
+    """``engagement_rate_by_followers``, ``engagement_rate_by_views`` and ``engagement_rate``
+    (the platform's convention: per view on ``convention.per_view_platforms``, else per
+    follower), the formula used and ``estimate_flags`` for values no post can have.
+
+    A rate over 100% is impossible where it is measured against the people who saw the post
+    (views) or, on per-follower platforms, the audience it was shown to; such a value is left
+    null (never averaged in) and the row says why in ``estimate_flags``. Per follower on
+    TikTok/YouTube it is not impossible (views come from outside the follower base).
+    """
+    has_parts = pl.col("avg_likes").is_not_null() | pl.col("avg_comments").is_not_null()
     formula = (
-        pl.when(has_interactions)
+        pl.when(has_parts)
         .then(pl.lit("interactions"))
         .when(pl.col("avg_engagement").is_not_null())
         .then(pl.lit("aggregate"))
@@ -73,22 +99,35 @@ def engagement(lf: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.lit("reported"))
         .otherwise(None)
     )
-    rate = (
-        pl.when(pl.col("followers") <= 0)
-        .then(None)
-        .when(has_interactions)
-        .then(interactions / followers)
-        .when(pl.col("avg_engagement").is_not_null())
-        .then(pl.col("avg_engagement") / followers)
-        .otherwise(pl.col("engagement_rate_reported"))
+    followers = pl.col("followers").cast(pl.Float64)
+    by_followers = (
+        pl.when(pl.col("followers") <= 0).then(None).otherwise(interactions() / followers)
     )
-    by_views = (
-        pl.when(has_interactions & (pl.col("avg_views") > 0))
-        .then(interactions / pl.col("avg_views"))
-        .otherwise(None)
-    )
-    return lf.with_columns(
-        engagement_rate=rate, engagement_formula=formula, engagement_rate_by_views=by_views
+    by_views = pl.when(pl.col("avg_views") > 0).then(interactions() / pl.col("avg_views"))
+    per_view = pl.col("platform").is_in(convention.per_view_platforms)
+    views_impossible = by_views > 1
+    followers_impossible = ~per_view & (by_followers > 1)
+    return (
+        lf.with_columns(
+            engagement_rate_by_followers=pl.when(followers_impossible)
+            .then(None)
+            .otherwise(by_followers),
+            engagement_rate_by_views=pl.when(views_impossible).then(None).otherwise(by_views),
+            engagement_formula=formula,
+            estimate_flags=pl.concat_list(
+                pl.when(views_impossible).then(pl.lit("engagement_by_views_over_100pct")),
+                pl.when(followers_impossible).then(pl.lit("engagement_by_followers_over_100pct")),
+                pl.when(pl.col("avg_views") == 0).then(pl.lit("zero_views")),
+            ).list.drop_nulls(),
+        )
+    ).with_columns(
+        # an export's own rate is taken as its platform's convention (what tools report)
+        engagement_rate=pl.coalesce(
+            pl.when(per_view)
+            .then(pl.col("engagement_rate_by_views"))
+            .otherwise(pl.col("engagement_rate_by_followers")),
+            pl.when(formula == "reported").then(pl.col("engagement_rate_reported")),
+        )
     )
 
 
@@ -155,7 +194,7 @@ def enrich(
 ) -> pl.LazyFrame:
     """Normalised, validated creator rows -> enriched roster rows (see schemas.EnrichedRoster)."""
     out = with_tier(lf, rate_card.thresholds_frame(scheme))
-    out = engagement(out)
+    out = engagement(out, rate_card.engagement)
     out = reach_and_cost(out, rate_card)
     out = with_country_code(out, "country_raw", countries)
     return out.with_columns(

@@ -57,6 +57,28 @@ class ReachModel(_Strict):
     note: str = ""
 
 
+class EngagementBenchmark(_Strict):
+    """A published range of typical engagement rates (a cross-check, not a filter)."""
+
+    platform: str
+    basis: str = Field(pattern="^(followers|views)$")
+    low: float = Field(gt=0, le=1)
+    high: float = Field(gt=0, le=1)
+    source: str
+
+
+class EngagementConvention(_Strict):
+    """Which denominator ``engagement_rate`` uses on each platform."""
+
+    per_view_platforms: list[str]
+    source: str
+    note: str = ""
+    benchmarks: list[EngagementBenchmark] = []
+
+    def basis(self, platform: str) -> str:
+        return "views" if platform in self.per_view_platforms else "followers"
+
+
 class Rate(_Strict):
     platform: str
     tier: str
@@ -91,6 +113,7 @@ class RateCard(_Strict):
     sources: list[Source]
     schemes: dict[str, TierScheme]
     reach_model: ReachModel
+    engagement: EngagementConvention
     rates: list[Rate]
 
     @model_validator(mode="after")
@@ -105,6 +128,9 @@ class RateCard(_Strict):
         for name, scheme in self.schemes.items():
             cited(scheme.source, f"schemes.{name}")
         cited(self.reach_model.source, "reach_model")
+        cited(self.engagement.source, "engagement")
+        for b in self.engagement.benchmarks:
+            cited(b.source, f"engagement.benchmarks {b.platform}/{b.basis}")
         for r in self.rates:
             cited(r.reach_source, f"rates {r.platform}/{r.tier}")
             cited(r.cost_source, f"rates {r.platform}/{r.tier}")
