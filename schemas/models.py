@@ -8,6 +8,8 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from transforms.reach_model import REACH_METHODS
+
 TIERS = ("nano", "micro", "mid", "macro", "mega")
 PLATFORMS = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
 MAX_FOLLOWERS = 10_000_000_000  # more than people on earth: a unit or typing error
@@ -143,11 +145,18 @@ class EnrichedRoster(pa.DataFrameModel):
     )
     tier: str = _f("influencer tier from the rate card's tier scheme", isin=list(TIERS))
     est_reach: int = _f("estimated people reached by one sponsored post", unit="people", ge=0)
-    est_reach_low: int = _f("low end of est_reach", unit="people", ge=0)
-    est_reach_high: int = _f("high end of est_reach", unit="people", ge=0)
+    est_reach_low: int = _f(
+        "low end of the 80% band of est_reach (measured: see docs/ESTIMATES.md)",
+        unit="people",
+        ge=0,
+    )
+    est_reach_high: int = _f("high end of the 80% band of est_reach", unit="people", ge=0)
     est_reach_method: str = _f(
-        "observed_views = average views; rate_card = followers x reach rate",
-        isin=["observed_views", "rate_card"],
+        "how est_reach was found: observed_views = the export's average views; history = "
+        "the creator's latest earlier observed views; model_interactions / model_followers "
+        "= views predicted by the per-platform log-log model fitted in the run (with / "
+        "without interactions); benchmark = followers x the rate card's cited reach rate",
+        isin=list(REACH_METHODS),
     )
     est_cost_usd_low: float = _f("estimated cost per sponsored post, low", unit="USD", ge=0)
     est_cost_usd_mid: float = _f("estimated cost per sponsored post, typical", unit="USD", ge=0)

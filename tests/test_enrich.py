@@ -128,7 +128,7 @@ def test_cost_comes_from_the_rate_card_row_of_platform_and_tier() -> None:
         rate.cost_usd_high,
     )
     assert row["est_reach"] == round(50_000 * rate.reach_rate_mid)
-    assert row["est_reach_method"] == "rate_card"
+    assert row["est_reach_method"] == "benchmark"
     assert row["est_cpm_usd"] == pytest.approx(rate.cost_usd_mid / row["est_reach"] * 1000)
 
 
@@ -143,7 +143,7 @@ def test_observed_views_drive_reach_when_present() -> None:
     assert first["est_reach_low"] == round(20_000 * rm.observed_views_low_factor)
     assert first["est_reach_high"] == round(20_000 * rm.observed_views_high_factor)
     assert first["est_reach_method"] == "observed_views"
-    assert zero_views["est_reach_method"] == "rate_card"  # 0 views = not measured
+    assert zero_views["est_reach_method"] == "benchmark"  # 0 views = not measured
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,14 @@ import polars_hash as plh
 
 from transforms.country import with_country_code
 from transforms.lookup import lookup_row, pick
+from transforms.reach_model import (
+    ReachFit,
+    benchmark_table,
+    fit_reach,
+    observations,
+    observed_interactions,
+    with_reach,
+)
 from transforms.settings import EngagementConvention, RateCard
 
 ENGAGEMENT_FORMULAS = {
@@ -67,18 +75,6 @@ ESTIMATE_FLAGS = {
 }
 
 
-def interactions() -> pl.Expr:
-    """Interactions per post: likes + comments + shares when the export has them, else its
-    one aggregate figure (``avg_engagement``); null when it has neither."""
-    has_parts = pl.col("avg_likes").is_not_null() | pl.col("avg_comments").is_not_null()
-    parts = pl.sum_horizontal(
-        pl.col("avg_likes").fill_null(0),
-        pl.col("avg_comments").fill_null(0),
-        pl.col("avg_shares").fill_null(0),
-    )
-    return pl.when(has_parts).then(parts).otherwise(pl.col("avg_engagement"))
-
-
 def engagement(lf: pl.LazyFrame, convention: EngagementConvention) -> pl.LazyFrame:
     """``engagement_rate_by_followers``, ``engagement_rate_by_views`` and ``engagement_rate``
     (the platform's convention: per view on ``convention.per_view_platforms``, else per
@@ -101,9 +97,9 @@ def engagement(lf: pl.LazyFrame, convention: EngagementConvention) -> pl.LazyFra
     )
     followers = pl.col("followers").cast(pl.Float64)
     by_followers = (
-        pl.when(pl.col("followers") <= 0).then(None).otherwise(interactions() / followers)
+        pl.when(pl.col("followers") <= 0).then(None).otherwise(observed_interactions() / followers)
     )
-    by_views = pl.when(pl.col("avg_views") > 0).then(interactions() / pl.col("avg_views"))
+    by_views = pl.when(pl.col("avg_views") > 0).then(observed_interactions() / pl.col("avg_views"))
     per_view = pl.col("platform").is_in(convention.per_view_platforms)
     views_impossible = by_views > 1
     followers_impossible = ~per_view & (by_followers > 1)
@@ -131,52 +127,24 @@ def engagement(lf: pl.LazyFrame, convention: EngagementConvention) -> pl.LazyFra
     )
 
 
-def reach_and_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
-    """``est_reach*`` (people per sponsored post), ``est_cost_usd_*`` and ``est_cpm_usd``.
-
-    Reach is the observed average views when the export has them (band from the rate
-    card's reach model), else followers x the platform/tier reach rates.
-    """
-    rm = rate_card.reach_model
+def with_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
+    """``est_cost_usd_*`` and ``est_cpm_usd`` from the rate card row of (platform, tier)."""
     rates = rate_card.rates_frame()
     rate_keys = [f"{p}\x1f{t}" for p, t in rates.select("platform", "tier").iter_rows()]
     row = lookup_row(pl.concat_str("platform", "tier", separator="\x1f"), rate_keys)
-    rate_columns = [c for c in rates.columns if c not in ("platform", "tier")]
-    followers = pl.col("followers").cast(pl.Float64)
-    observed = pl.col("avg_views").is_not_null() & (pl.col("avg_views") > 0)
-
-    def reach(level: str, factor: float) -> pl.Expr:
-        return (
-            pl.when(observed)
-            .then(pl.col("avg_views") * factor)
-            .otherwise(followers * pl.col(f"reach_rate_{level}"))
-            .round(0)
-            .cast(pl.Int64)
-        )
-
-    return (
-        lf.with_columns([pick(rates.get_column(c), row).alias(c) for c in rate_columns])
-        .with_columns(
-            est_reach=reach("mid", 1.0),
-            est_reach_low=reach("low", rm.observed_views_low_factor),
-            est_reach_high=reach("high", rm.observed_views_high_factor),
-            est_reach_method=pl.when(observed)
-            .then(pl.lit("observed_views"))
-            .otherwise(pl.lit("rate_card")),
-        )
-        .with_columns(
-            # keep low <= mid <= high whatever the band factors are
-            est_reach_low=pl.min_horizontal("est_reach_low", "est_reach"),
-            est_reach_high=pl.max_horizontal("est_reach_high", "est_reach"),
-            est_cost_usd_low=pl.col("cost_usd_low"),
-            est_cost_usd_mid=pl.col("cost_usd_mid"),
-            est_cost_usd_high=pl.col("cost_usd_high"),
-            est_cpm_usd=pl.when(pl.col("est_reach") > 0).then(
-                pl.col("cost_usd_mid") / pl.col("est_reach") * 1000
-            ),
-        )
-        .drop(rate_columns)
+    cost = {lv: pick(rates.get_column(f"cost_usd_{lv}"), row) for lv in ("low", "mid", "high")}
+    return lf.with_columns(
+        est_cost_usd_low=cost["low"],
+        est_cost_usd_mid=cost["mid"],
+        est_cost_usd_high=cost["high"],
+        est_cpm_usd=pl.when(pl.col("est_reach") > 0).then(cost["mid"] / pl.col("est_reach") * 1000),
     )
+
+
+def reach_observations(lf: pl.LazyFrame, history: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The observed views reach is learned from: this run's rows, then earlier published
+    snapshots (``history``, the creator_snapshots table) for keys this run does not have."""
+    return observations(lf, history)
 
 
 def creator_key(platform: pl.Expr, handle_norm: pl.Expr) -> pl.Expr:
@@ -191,11 +159,24 @@ def enrich(
     scheme: str | None,
     countries: pl.DataFrame,
     run_id: str,
+    history: pl.LazyFrame | None = None,
+    reach_fit: ReachFit | None = None,
 ) -> pl.LazyFrame:
-    """Normalised, validated creator rows -> enriched roster rows (see schemas.EnrichedRoster)."""
-    out = with_tier(lf, rate_card.thresholds_frame(scheme))
+    """Normalised, validated creator rows -> enriched roster rows (see schemas.EnrichedRoster).
+
+    ``history``: earlier published snapshots (creator_snapshots), for the creators' own
+    earlier views and as more training rows. ``reach_fit``: what ``fit_reach`` learned from
+    ``reach_observations(lf, history)``; fitted here when not given (the pipeline fits it
+    first to put the fitted model in the manifest).
+    """
+    thresholds = rate_card.thresholds_frame(scheme)
+    obs = reach_observations(lf, history)
+    fit = reach_fit or fit_reach(obs, rate_card.reach_model)
+    benchmarks = benchmark_table(rate_card.rates_frame(), thresholds)
+    out = with_tier(lf, thresholds)
     out = engagement(out, rate_card.engagement)
-    out = reach_and_cost(out, rate_card)
+    out = with_reach(out, fit, obs, rate_card.reach_model, benchmarks)
+    out = with_cost(out, rate_card)
     out = with_country_code(out, "country_raw", countries)
     return out.with_columns(
         creator_key=creator_key(pl.col("platform"), pl.col("handle_norm")),

@@ -51,8 +51,14 @@ class TierScheme(_Strict):
 
 
 class ReachModel(_Strict):
-    observed_views_low_factor: float = Field(gt=0)
-    observed_views_high_factor: float = Field(gt=0)
+    """How reach is learned (docs/ESTIMATES.md). The factors are the cited fallback band
+    of observed views, used where too few snapshot pairs measure it."""
+
+    observed_views_low_factor: float = Field(gt=0, le=1)
+    observed_views_high_factor: float = Field(ge=1)
+    band_coverage: float = Field(gt=0, lt=1)
+    min_band_pairs: int = Field(ge=2)
+    min_training_rows: int = Field(ge=3)
     source: str
     note: str = ""
 
