@@ -141,7 +141,8 @@ class EnrichedRoster(pa.DataFrameModel):
     estimate_flags: list[str] = _f(
         "why an estimate or rate of the row was left out or is outside its cited range "
         "(empty when none): engagement_by_views_over_100pct, "
-        "engagement_by_followers_over_100pct, zero_views"
+        "engagement_by_followers_over_100pct, zero_views, cpm_below_cited_range, "
+        "cpm_above_cited_range; see docs/ESTIMATES.md"
     )
     tier: str = _f("influencer tier from the rate card's tier scheme", isin=list(TIERS))
     est_reach: int = _f("estimated people reached by one sponsored post", unit="people", ge=0)
@@ -158,10 +159,38 @@ class EnrichedRoster(pa.DataFrameModel):
         "without interactions); benchmark = followers x the rate card's cited reach rate",
         isin=list(REACH_METHODS),
     )
-    est_cost_usd_low: float = _f("estimated cost per sponsored post, low", unit="USD", ge=0)
-    est_cost_usd_mid: float = _f("estimated cost per sponsored post, typical", unit="USD", ge=0)
-    est_cost_usd_high: float = _f("estimated cost per sponsored post, high", unit="USD", ge=0)
-    est_cpm_usd: float = _f("est_cost_usd_mid per 1,000 est_reach", unit="USD", nullable=True, ge=0)
+    est_cost_usd_low: float = _f(
+        "estimated cost per sponsored post, low: est_reach x the platform's low cited CPM, "
+        "kept inside the tier's cited price range",
+        unit="USD",
+        ge=0,
+    )
+    est_cost_usd_mid: float = _f(
+        "estimated cost per sponsored post, typical: est_reach x the mid cited CPM, kept "
+        "inside the tier's cited price range",
+        unit="USD",
+        ge=0,
+    )
+    est_cost_usd_high: float = _f(
+        "estimated cost per sponsored post, high: est_reach x the high cited CPM, kept "
+        "inside the tier's cited price range",
+        unit="USD",
+        ge=0,
+    )
+    est_cpm_usd: float = _f(
+        "est_cost_usd_mid per 1,000 est_reach: inside the platform's cited CPM range unless "
+        "estimate_flags says cpm_below_cited_range / cpm_above_cited_range",
+        unit="USD",
+        nullable=True,
+        ge=0,
+    )
+    est_cpe_usd: float = _f(
+        "est_cost_usd_mid per interaction of an average post (likes+comments+shares, else "
+        "avg_engagement); null without interactions",
+        unit="USD",
+        nullable=True,
+        ge=0,
+    )
     country: str = _f("ISO 3166-1 alpha-2 country code", nullable=True, str_length=2)
     categories: list[str] = _f("content categories", nullable=True)
     snapshot_date: dt.date = _f("date the export describes")

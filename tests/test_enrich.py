@@ -115,21 +115,36 @@ def test_costs_and_reach_are_non_negative_and_ordered(
     assert (out["est_reach"] >= 0).all()
 
 
-def test_cost_comes_from_the_rate_card_row_of_platform_and_tier() -> None:
-    lf = _rows(followers=[50_000], platform=["tiktok"])
-    out = enrich(
-        lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r"
-    ).collect()
-    rate = next(r for r in RATE_CARD.rates if r.platform == "tiktok" and r.tier == "micro")
-    row = out.row(0, named=True)
-    assert (row["est_cost_usd_low"], row["est_cost_usd_mid"], row["est_cost_usd_high"]) == (
-        rate.cost_usd_low,
-        rate.cost_usd_mid,
-        rate.cost_usd_high,
+@pytest.mark.parametrize(
+    ("platform", "followers", "views", "flag"),
+    [
+        ("tiktok", 50_000, 20_000.0, None),  # 20k views x $3-25 CPM: inside micro's range
+        ("tiktok", 50_000, 5_000_000.0, "cpm_below_cited_range"),  # capped at micro's top
+        ("youtube", 35_000_000, 125.0, "cpm_above_cited_range"),  # floored at mega's bottom
+        ("instagram", 50_000, None, None),  # benchmark reach x CPM
+    ],
+)
+def test_cost_is_reach_times_the_cited_cpm_inside_the_tier_range(
+    platform: str, followers: int, views: float | None, flag: str | None
+) -> None:
+    lf = _rows(followers=[followers], avg_views=[views], platform=[platform], avg_likes=[100.0])
+    row = (
+        enrich(
+            lf, RATE_CARD, scheme=None, countries=country_lookup(load_country_aliases()), run_id="r"
+        )
+        .collect()
+        .row(0, named=True)
     )
-    assert row["est_reach"] == round(50_000 * rate.reach_rate_mid)
-    assert row["est_reach_method"] == "benchmark"
-    assert row["est_cpm_usd"] == pytest.approx(rate.cost_usd_mid / row["est_reach"] * 1000)
+    cpm = next(c for c in RATE_CARD.cpm if c.platform == platform)
+    rate = next(r for r in RATE_CARD.rates if r.platform == platform and r.tier == row["tier"])
+    for level, usd in (("low", cpm.usd_low), ("mid", cpm.usd_mid), ("high", cpm.usd_high)):
+        expected = min(max(row["est_reach"] * usd / 1000, rate.cost_usd_low), rate.cost_usd_high)
+        assert row[f"est_cost_usd_{level}"] == pytest.approx(expected)
+    assert row["est_cpm_usd"] == pytest.approx(row["est_cost_usd_mid"] / row["est_reach"] * 1000)
+    assert row["est_cpe_usd"] == pytest.approx(row["est_cost_usd_mid"] / 100.0)
+    inside = cpm.usd_low <= row["est_cpm_usd"] <= cpm.usd_high
+    assert row["estimate_flags"] == ([] if flag is None else [flag])
+    assert inside == (flag is None)
 
 
 def test_observed_views_drive_reach_when_present() -> None:
@@ -271,3 +286,50 @@ def test_unknown_platform_gets_no_tier_and_no_cost() -> None:
     ).collect()
     assert out.get_column("tier").to_list() == ["micro", None]
     assert out.get_column("est_cost_usd_mid").to_list()[1] is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    views=st.lists(st.floats(min_value=1, max_value=1e10), min_size=2, max_size=30),
+    followers=st.integers(min_value=0, max_value=3_000_000_000),
+    platform=st.sampled_from(PLATFORMS),
+    scheme=st.sampled_from(["four_tier", "five_tier"]),
+)
+def test_cost_is_monotone_in_reach_and_cpm_is_cited_or_flagged(
+    views: list[float], followers: int, platform: str, scheme: str
+) -> None:
+    views = sorted(views)
+    n = len(views)
+    lf = _rows(followers=[followers] * n, avg_views=views, platform=[platform] * n)
+    out = enrich(
+        lf, RATE_CARD, scheme=scheme, countries=country_lookup(load_country_aliases()), run_id="r"
+    ).collect()
+    for level in ("low", "mid", "high"):
+        costs = out[f"est_cost_usd_{level}"].to_list()
+        assert costs == sorted(costs), level
+    cpm = next(c for c in RATE_CARD.cpm if c.platform == platform)
+    for row in out.iter_rows(named=True):
+        inside = cpm.usd_low * (1 - 1e-9) <= row["est_cpm_usd"] <= cpm.usd_high * (1 + 1e-9)
+        flagged = {"cpm_below_cited_range", "cpm_above_cited_range"} & set(row["estimate_flags"])
+        assert inside != bool(flagged), row
+
+
+@pytest.mark.parametrize("scheme", ["four_tier", "five_tier"])
+@settings(max_examples=40, deadline=None)
+@given(
+    followers=st.lists(st.integers(min_value=0, max_value=3_000_000_000), min_size=2, max_size=30),
+    views=st.floats(min_value=1, max_value=1e10),
+    platform=st.sampled_from(PLATFORMS),
+)
+def test_cost_never_falls_as_followers_grow_at_the_same_reach(
+    scheme: str, followers: list[int], views: float, platform: str
+) -> None:
+    followers = sorted(followers)
+    n = len(followers)
+    lf = _rows(followers=followers, avg_views=[views] * n, platform=[platform] * n)
+    out = enrich(
+        lf, RATE_CARD, scheme=scheme, countries=country_lookup(load_country_aliases()), run_id="r"
+    ).collect()
+    for level in ("low", "mid", "high"):
+        costs = out[f"est_cost_usd_{level}"].to_list()
+        assert costs == sorted(costs), level

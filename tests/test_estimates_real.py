@@ -58,3 +58,29 @@ def test_impossible_engagement_never_reaches_the_rate_columns(enriched: pl.DataF
         .height
         == 0
     )
+
+
+def test_every_published_cpm_is_inside_its_cited_range_or_flagged(enriched: pl.DataFrame) -> None:
+    cpm = pl.DataFrame([c.model_dump() for c in RATE_CARD.cpm]).select(
+        "platform", "usd_low", "usd_high"
+    )
+    rows = enriched.join(cpm, on="platform", how="left")
+    inside = (pl.col("est_cpm_usd") >= pl.col("usd_low") * (1 - 1e-9)) & (
+        pl.col("est_cpm_usd") <= pl.col("usd_high") * (1 + 1e-9)
+    )
+    flagged = (
+        pl.col("estimate_flags")
+        .list.set_intersection(["cpm_below_cited_range", "cpm_above_cited_range"])
+        .list.len()
+        > 0
+    )
+    check = rows.select(inside=inside, flagged=flagged)
+    assert check.filter(pl.col("inside") == pl.col("flagged")).height == 0
+    assert check.get_column("inside").mean() > 0.6  # most rows need no flag
+
+
+def test_cost_scales_with_reach_not_with_the_tier(enriched: pl.DataFrame) -> None:
+    """No flat per-tier cost: within TikTok mega, costs follow reach."""
+    mega = enriched.filter(platform="tiktok", tier="mega")
+    assert mega.get_column("est_cost_usd_mid").n_unique() > 100
+    assert mega.select(pl.corr("est_reach", "est_cost_usd_mid", method="spearman")).item() > 0.9

@@ -72,6 +72,11 @@ ESTIMATE_FLAGS = {
     "null; check the followers and interactions columns",
     "zero_views": "average views of 0 read as not measured: reach is estimated as if the "
     "export had no views",
+    "cpm_below_cited_range": "reach x CPM fell below the tier's lowest cited price, so the "
+    "cost was raised to it and the implied CPM is below the platform's cited range",
+    "cpm_above_cited_range": "reach x CPM rose above the tier's highest cited price (or the "
+    "reach is tiny for the tier), so the cost was capped or floored and the implied CPM is "
+    "above the platform's cited range",
 }
 
 
@@ -128,16 +133,31 @@ def engagement(lf: pl.LazyFrame, convention: EngagementConvention) -> pl.LazyFra
 
 
 def with_cost(lf: pl.LazyFrame, rate_card: RateCard) -> pl.LazyFrame:
-    """``est_cost_usd_*`` and ``est_cpm_usd`` from the rate card row of (platform, tier)."""
+    """``est_cost_usd_*`` = est_reach x the platform's cited CPM range / 1000, clipped into
+    the tier's cited price range (sanity bounds); ``est_cpm_usd`` = mid cost per 1,000
+    reach, flagged where the clipping took it out of the cited CPM range; ``est_cpe_usd`` =
+    mid cost per interaction of an average post."""
     rates = rate_card.rates_frame()
     rate_keys = [f"{p}\x1f{t}" for p, t in rates.select("platform", "tier").iter_rows()]
     row = lookup_row(pl.concat_str("platform", "tier", separator="\x1f"), rate_keys)
-    cost = {lv: pick(rates.get_column(f"cost_usd_{lv}"), row) for lv in ("low", "mid", "high")}
+    floor, ceiling = (pick(rates.get_column(f"cost_usd_{b}"), row) for b in ("low", "high"))
+    cpm = rate_card.cpm_frame()
+    cpm_row = lookup_row(pl.col("platform"), cpm.get_column("platform").to_list())
+    cpm_of = {lv: pick(cpm.get_column(f"usd_{lv}"), cpm_row) for lv in ("low", "mid", "high")}
+    reach = pl.col("est_reach").cast(pl.Float64)
+    cost = {lv: (reach * c / 1000).clip(floor, ceiling) for lv, c in cpm_of.items()}
+    implied = pl.when(reach > 0).then(pl.col("est_cost_usd_mid") / reach * 1000)
+    engagements = observed_interactions()
     return lf.with_columns(
-        est_cost_usd_low=cost["low"],
-        est_cost_usd_mid=cost["mid"],
-        est_cost_usd_high=cost["high"],
-        est_cpm_usd=pl.when(pl.col("est_reach") > 0).then(cost["mid"] / pl.col("est_reach") * 1000),
+        est_cost_usd_low=cost["low"], est_cost_usd_mid=cost["mid"], est_cost_usd_high=cost["high"]
+    ).with_columns(
+        est_cpm_usd=implied,
+        est_cpe_usd=pl.when(engagements > 0).then(pl.col("est_cost_usd_mid") / engagements),
+        estimate_flags=pl.concat_list(
+            "estimate_flags",
+            pl.when(implied < cpm_of["low"] * (1 - 1e-9)).then(pl.lit("cpm_below_cited_range")),
+            pl.when(implied > cpm_of["high"] * (1 + 1e-9)).then(pl.lit("cpm_above_cited_range")),
+        ).list.drop_nulls(),
     )
 
 

@@ -106,6 +106,23 @@ class Rate(_Strict):
         return self
 
 
+class Cpm(_Strict):
+    """Cited price of 1,000 people reached by one sponsored post on a platform (USD)."""
+
+    platform: str
+    usd_low: float = Field(gt=0)
+    usd_mid: float = Field(gt=0)
+    usd_high: float = Field(gt=0)
+    unit: str
+    source: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cpm:
+        if not self.usd_low <= self.usd_mid <= self.usd_high:
+            raise ValueError(f"cpm {self.platform}: must be low <= mid <= high")
+        return self
+
+
 class RateCardMeta(_Strict):
     version: str
     currency: str = "USD"
@@ -120,6 +137,7 @@ class RateCard(_Strict):
     schemes: dict[str, TierScheme]
     reach_model: ReachModel
     engagement: EngagementConvention
+    cpm: list[Cpm]
     rates: list[Rate]
 
     @model_validator(mode="after")
@@ -140,14 +158,30 @@ class RateCard(_Strict):
         for r in self.rates:
             cited(r.reach_source, f"rates {r.platform}/{r.tier}")
             cited(r.cost_source, f"rates {r.platform}/{r.tier}")
+        for c in self.cpm:
+            cited(c.source, f"cpm {c.platform}")
+        if sorted(c.platform for c in self.cpm) != self.platforms:
+            raise ValueError(f"cpm: one row per platform expected ({self.platforms})")
         if self.meta.default_scheme not in self.schemes:
             raise ValueError(f"default_scheme {self.meta.default_scheme!r} is not a scheme")
-        have = {(r.platform, r.tier) for r in self.rates}
+        have = {(r.platform, r.tier): r for r in self.rates}
         for name, scheme in self.schemes.items():
             for platform in self.platforms:
                 missing = [t for t in scheme.tiers if (platform, t) not in have]
                 if missing:
                     raise ValueError(f"scheme {name}: no rates for {platform} tiers {missing}")
+                # cost is clipped into the tier's price range: a bigger tier must never
+                # have lower bounds, or cost would fall as followers grow
+                rows = [have[(platform, t)] for t in scheme.tiers]
+                for lower, upper in itertools.pairwise(rows):
+                    if (
+                        upper.cost_usd_low < lower.cost_usd_low
+                        or upper.cost_usd_high < lower.cost_usd_high
+                    ):
+                        raise ValueError(
+                            f"scheme {name}, {platform}: cost bounds of {upper.tier} are "
+                            f"below those of {lower.tier}"
+                        )
         return self
 
     @property
@@ -159,6 +193,9 @@ class RateCard(_Strict):
         if key not in self.schemes:
             raise KeyError(f"unknown tier scheme {key!r}; known: {sorted(self.schemes)}")
         return self.schemes[key]
+
+    def cpm_frame(self) -> pl.DataFrame:
+        return pl.DataFrame([c.model_dump(exclude={"source", "unit"}) for c in self.cpm])
 
     def rates_frame(self) -> pl.DataFrame:
         return pl.DataFrame(
