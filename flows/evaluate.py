@@ -1,0 +1,183 @@
+"""``roster evaluate``: how wrong the reach estimates are, measured on the user's own data.
+
+Backtest: for each platform, the observed views of its latest snapshot date that has views
+are hidden; every other row is left as delivered, and the rows are enriched exactly as the
+pipeline does (``transforms.enrich.enrich``: history, a model fitted on the remaining views,
+the benchmark fallback). The hidden views are then compared with the estimates. Nothing is
+written: the exports are read and parsed into a temporary folder that is removed after.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flows.config import load_country_aliases, load_rate_card
+from flows.enrich_roster import discover_inputs
+from flows.pipeline import FileOutcome, RunOptions, ingest_file
+from transforms.country import country_lookup
+from transforms.dedupe import mark_repeated, repeated_key_rows
+from transforms.enrich import enrich, reach_observations
+from transforms.reach_model import fit_reach
+
+METRICS = ["rows", "typical_error", "bias", "within_2x", "band_coverage"]
+
+
+@dataclass
+class Evaluation:
+    """The per-slice error table and what was held out; JSON-friendly via ``to_dict``."""
+
+    table: pl.DataFrame  # platform, slice, rows, typical_error, bias, within_2x, band_coverage
+    held_out: dict[str, str]  # platform -> snapshot date whose views were hidden
+    training_rows: dict[str, int]  # platform -> rows with views the model could learn from
+    skipped_files: list[dict[str, Any]] = field(default_factory=list)
+    reach_model: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "held_out_snapshot": self.held_out,
+            "training_rows": self.training_rows,
+            "metrics": self.table.to_dicts(),
+            "skipped_files": self.skipped_files,
+            "reach_model": self.reach_model,
+        }
+
+
+def load_rows(inputs: list[str], options: RunOptions, staging: Path) -> tuple[pl.DataFrame, list]:
+    """Parse every export as ``roster enrich`` does and drop repeated keys as it does."""
+    outcomes: list[FileOutcome] = [
+        o
+        for i, (path, label) in enumerate(discover_inputs(inputs))
+        for o in ingest_file(path, label, i, options, staging)
+    ]
+    skipped = [
+        {"source_file": o.source_file, "reason": o.reason, "detail": o.detail}
+        for o in outcomes
+        if o.status != "ok"
+    ]
+    staged = [o.staged_path for o in outcomes if o.staged_path and o.staged_rows]
+    if not staged:
+        return pl.DataFrame(), skipped
+    rows = pl.scan_parquet(staged)
+    repeated = repeated_key_rows(rows).collect().get_column("_input_order")
+    marks = mark_repeated(rows.filter(pl.col("_input_order").is_in(repeated.implode()))).collect()
+    dropped = marks.filter(pl.col("_dup_status") != "kept").get_column("_input_order")
+    kept = rows.filter(~pl.col("_input_order").is_in(dropped.implode())).collect()
+    return kept.sort("_input_order"), skipped
+
+
+def hold_out_latest(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+    """``_held`` marks the rows of each platform's latest snapshot date with views, whose
+    ``avg_views`` is then hidden (kept in ``_observed``); ``_seen_before``: the creator
+    has a row at an earlier date."""
+    latest = (
+        rows.filter(pl.col("avg_views") > 0)
+        .group_by("platform")
+        .agg(pl.col("snapshot_date").max().alias("_latest"))
+    )
+    marked = rows.join(latest, on="platform", how="left", maintain_order="left").with_columns(
+        _held=(pl.col("snapshot_date") == pl.col("_latest")) & (pl.col("avg_views") > 0),
+        _seen_before=(pl.col("snapshot_date").min().over("platform", "handle_norm"))
+        < pl.col("snapshot_date"),
+        _observed=pl.col("avg_views"),
+    )
+    masked = marked.with_columns(
+        avg_views=pl.when(pl.col("_held")).then(None).otherwise(pl.col("avg_views"))
+    ).drop("_latest")
+    held = {p: d.isoformat() for p, d in latest.sort("platform").iter_rows()}
+    return masked, held
+
+
+def _metrics(err: pl.Expr, inside: pl.Expr) -> list[pl.Expr]:
+    return [
+        pl.len().alias("rows"),
+        err.abs().median().exp().alias("typical_error"),
+        err.median().exp().alias("bias"),
+        (err.abs() <= math.log(2)).mean().alias("within_2x"),
+        inside.mean().alias("band_coverage"),
+    ]
+
+
+def score(predicted: pl.DataFrame, tiers: list[str]) -> pl.DataFrame:
+    """Per platform: all held-out rows, each tier, each method, and never-seen creators.
+
+    ``typical_error`` = exp(median |ln(est/observed)|) (1.3 = typically 30% off either
+    way); ``bias`` = exp(median ln(est/observed)) (above 1: over-estimates);
+    ``band_coverage``: share of observed views inside [est_reach_low, est_reach_high].
+    """
+    held = predicted.filter(pl.col("_held"))
+    est = pl.max_horizontal(pl.col("est_reach"), 1).cast(pl.Float64)
+    err = (est / pl.col("_observed")).log()
+    inside = (pl.col("est_reach_low") <= pl.col("_observed")) & (
+        pl.col("_observed") <= pl.col("est_reach_high")
+    )
+    slices = [
+        held.with_columns(slice=pl.lit("all")),
+        held.with_columns(slice=pl.concat_str(pl.lit("tier "), "tier")),
+        held.with_columns(slice=pl.concat_str(pl.lit("method "), "est_reach_method")),
+        held.filter(~pl.col("_seen_before")).with_columns(slice=pl.lit("never seen before")),
+    ]
+    order = {"all": 0, "never seen before": 1, **{f"tier {t}": 2 + i for i, t in enumerate(tiers)}}
+    return (
+        pl.concat(slices)
+        .group_by("platform", "slice")
+        .agg(_metrics(err, inside))
+        .with_columns(_order=pl.col("slice").replace_strict(order, default=99))
+        .sort("platform", "_order", "slice")
+        .drop("_order")
+    )
+
+
+def evaluate(
+    inputs: list[str], options: RunOptions | None = None, rate_card_file: str | None = None
+) -> Evaluation:
+    options = options or RunOptions()
+    rate_card = load_rate_card(Path(rate_card_file) if rate_card_file else None)
+    with tempfile.TemporaryDirectory(prefix="roster-evaluate-") as tmp:
+        rows, skipped = load_rows(inputs, options, Path(tmp))
+    if rows.is_empty() or "avg_views" not in rows.columns:
+        return Evaluation(pl.DataFrame(schema=["platform", "slice", *METRICS]), {}, {}, skipped)
+    masked, held = hold_out_latest(rows)
+    normalised = masked.drop("_held", "_seen_before", "_observed").lazy()
+    fit = fit_reach(reach_observations(normalised), rate_card.reach_model)
+    predicted = enrich(
+        normalised,
+        rate_card,
+        scheme=options.tier_scheme,
+        countries=country_lookup(load_country_aliases()),
+        run_id="evaluate",
+        reach_fit=fit,
+    ).collect()
+    scored = predicted.with_columns(masked.select("_held", "_seen_before", "_observed"))
+    training = dict(
+        masked.filter(pl.col("avg_views") > 0)
+        .group_by("platform")
+        .len()
+        .sort("platform")
+        .iter_rows()
+    )
+    tiers = rate_card.scheme(options.tier_scheme).tiers
+    return Evaluation(score(scored, tiers), held, training, skipped, fit.summary())
+
+
+def render_table(table: pl.DataFrame) -> list[list[str]]:
+    """Rows of text for a printed table (factors with 2 decimals, shares in percent)."""
+    out = []
+    for r in table.iter_rows(named=True):
+        out.append(
+            [
+                r["platform"],
+                r["slice"],
+                f"{r['rows']:,}",
+                f"{r['typical_error']:.2f}x",
+                f"{r['bias']:.2f}x",
+                f"{r['within_2x']:.0%}",
+                f"{r['band_coverage']:.0%}",
+            ]
+        )
+    return out
