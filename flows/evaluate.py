@@ -9,6 +9,7 @@ written: the exports are read and parsed into a temporary folder that is removed
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from transforms.country import country_lookup
 from transforms.dedupe import mark_repeated, repeated_key_rows
 from transforms.enrich import enrich, reach_observations
 from transforms.reach_model import fit_reach
+from transforms.settings import RateCard
 
 METRICS = ["rows", "typical_error", "bias", "within_2x", "band_coverage"]
 
@@ -133,36 +135,52 @@ def score(predicted: pl.DataFrame, tiers: list[str]) -> pl.DataFrame:
     )
 
 
+def backtest(
+    rows: pl.DataFrame,
+    rate_card: RateCard,
+    scheme: str | None = None,
+    history: pl.LazyFrame | None = None,
+) -> Evaluation:
+    """Score the reach estimates on ``rows`` (normalised, de-duplicated creator rows, as
+    ``build_roster`` enriches them). ``history``: earlier published snapshots, used as the
+    pipeline uses them, minus each platform's held-out date and later (no leak)."""
+    if rows.is_empty() or rows.filter(pl.col("avg_views") > 0).is_empty():
+        return Evaluation(pl.DataFrame(schema=["platform", "slice", *METRICS]), {}, {})
+    masked, held = hold_out_latest(rows)
+    normalised = masked.drop("_held", "_seen_before", "_observed").lazy()
+    if history is not None:
+        cutoff = pl.col("platform").replace_strict(
+            {p: dt.date.fromisoformat(d) for p, d in held.items()}, default=None
+        )
+        history = history.filter(cutoff.is_null() | (pl.col("snapshot_date") < cutoff))
+    obs = reach_observations(normalised, history)
+    fit = fit_reach(obs, rate_card.reach_model)
+    predicted = enrich(
+        normalised,
+        rate_card,
+        scheme=scheme,
+        countries=country_lookup(load_country_aliases()),
+        run_id="evaluate",
+        history=history,
+        reach_fit=fit,
+    ).collect()
+    scored = predicted.with_columns(masked.select("_held", "_seen_before", "_observed"))
+    training = dict(obs.group_by("platform").len().sort("platform").collect().iter_rows())
+    tiers = rate_card.scheme(scheme).tiers
+    return Evaluation(score(scored, tiers), held, training, reach_model=fit.summary())
+
+
 def evaluate(
     inputs: list[str], options: RunOptions | None = None, rate_card_file: str | None = None
 ) -> Evaluation:
+    """``roster evaluate``: parse the exports as ``roster enrich`` does, then ``backtest``."""
     options = options or RunOptions()
     rate_card = load_rate_card(Path(rate_card_file) if rate_card_file else None)
     with tempfile.TemporaryDirectory(prefix="roster-evaluate-") as tmp:
         rows, skipped = load_rows(inputs, options, Path(tmp))
-    if rows.is_empty() or "avg_views" not in rows.columns:
-        return Evaluation(pl.DataFrame(schema=["platform", "slice", *METRICS]), {}, {}, skipped)
-    masked, held = hold_out_latest(rows)
-    normalised = masked.drop("_held", "_seen_before", "_observed").lazy()
-    fit = fit_reach(reach_observations(normalised), rate_card.reach_model)
-    predicted = enrich(
-        normalised,
-        rate_card,
-        scheme=options.tier_scheme,
-        countries=country_lookup(load_country_aliases()),
-        run_id="evaluate",
-        reach_fit=fit,
-    ).collect()
-    scored = predicted.with_columns(masked.select("_held", "_seen_before", "_observed"))
-    training = dict(
-        masked.filter(pl.col("avg_views") > 0)
-        .group_by("platform")
-        .len()
-        .sort("platform")
-        .iter_rows()
-    )
-    tiers = rate_card.scheme(options.tier_scheme).tiers
-    return Evaluation(score(scored, tiers), held, training, skipped, fit.summary())
+    result = backtest(rows, rate_card, options.tier_scheme)
+    result.skipped_files = skipped
+    return result
 
 
 def render_table(table: pl.DataFrame) -> list[list[str]]:

@@ -94,3 +94,22 @@ def test_real_exports_meet_the_model_card_targets() -> None:
         assert row["rows"] > 900
         assert row["typical_error"] <= worst, row
         assert 0.70 <= row["band_coverage"] <= 0.90, row
+
+
+def test_backtest_in_a_run_never_learns_from_published_held_out_views(
+    exports: Path, tmp_path: Path
+) -> None:
+    """A run's backtest sees the published snapshots too; their rows of the held-out date
+    (here: the same December export, published before) must not leak into the fit."""
+    from flows.config import load_rate_card
+    from flows.evaluate import backtest, load_rows
+    from flows.pipeline import RunOptions
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    rows, _ = load_rows([str(exports)], RunOptions(), staging)
+    published = rows.lazy()  # every row, December's views included
+    alone = backtest(rows, load_rate_card())
+    with_history = backtest(rows, load_rate_card(), history=published)
+    assert with_history.training_rows == {"tiktok": 300}
+    assert with_history.table.equals(alone.table)
