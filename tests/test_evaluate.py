@@ -101,15 +101,18 @@ def test_backtest_in_a_run_never_learns_from_published_held_out_views(
 ) -> None:
     """A run's backtest sees the published snapshots too; their rows of the held-out date
     (here: the same December export, published before) must not leak into the fit."""
-    from flows.config import load_rate_card
-    from flows.evaluate import backtest, load_rows
+    from flows.config import load_country_aliases, load_rate_card
+    from flows.evaluate import load_rows
     from flows.pipeline import RunOptions
+    from transforms.backtest import backtest
+    from transforms.country import country_lookup
 
     staging = tmp_path / "staging"
     staging.mkdir()
     rows, _ = load_rows([str(exports)], RunOptions(), staging)
     published = rows.lazy()  # every row, December's views included
-    alone = backtest(rows, load_rate_card())
-    with_history = backtest(rows, load_rate_card(), history=published)
+    countries = country_lookup(load_country_aliases())
+    alone = backtest(rows, load_rate_card(), countries)
+    with_history = backtest(rows, load_rate_card(), countries, history=published)
     assert with_history.training_rows == {"tiktok": 300}
     assert with_history.table.equals(alone.table)
