@@ -225,7 +225,13 @@ SELECT platform,
        sum(est_cost_usd_mid) AS total_est_cost_usd_mid,
        sum(est_cost_usd_high) AS total_est_cost_usd_high,
        median(followers) AS median_followers,
-       avg(engagement_rate) AS avg_engagement_rate
+       avg(engagement_rate) AS avg_engagement_rate,
+       median(engagement_rate) AS median_engagement_rate,
+       median(est_cpm_usd) AS median_est_cpm_usd,
+       median(est_cpe_usd) AS median_est_cpe_usd,
+       count(*) FILTER (
+           WHERE list_has_any(estimate_flags, ['cpm_below_cited_range', 'cpm_above_cited_range'])
+       ) AS creators_cpm_flagged
 FROM {CREATORS}
 GROUP BY platform, tier
 ORDER BY platform, tier_order, tier"""
@@ -242,7 +248,14 @@ TIER_SUMMARY_COMMENTS = {
     "total_est_cost_usd_mid": "sum of est_cost_usd_mid (USD)",
     "total_est_cost_usd_high": "sum of est_cost_usd_high (USD)",
     "median_followers": "median of followers (people; interpolated for an even count)",
-    "avg_engagement_rate": "mean of engagement_rate over creators that have one (fraction)",
+    "avg_engagement_rate": "mean of engagement_rate (the platform's convention: per view on "
+    "TikTok/YouTube, per follower elsewhere) over creators that have one; impossible rates "
+    "are null, so never averaged in (fraction)",
+    "median_engagement_rate": "median of engagement_rate over creators that have one (fraction)",
+    "median_est_cpm_usd": "median of est_cpm_usd (USD per 1,000 reach)",
+    "median_est_cpe_usd": "median of est_cpe_usd (USD per interaction)",
+    "creators_cpm_flagged": "creators whose est_cpm_usd is outside the platform's cited CPM "
+    "range (estimate_flags)",
 }
 
 

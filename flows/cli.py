@@ -378,6 +378,70 @@ def serve(
     nightly.serve(deployment)
 
 
+@app.command()
+def evaluate(
+    inputs: Annotated[list[Path], typer.Argument(help="export files or folders", exists=True)],
+    snapshot_date: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot-date",
+            help="YYYY-MM-DD for files whose name and columns give no date (else they are "
+            "left out, and listed)",
+        ),
+    ] = None,
+    platform: PlatformOpt = None,
+    rate_card: RateCardOpt = None,
+    tier_scheme: TierSchemeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Backtest the reach estimates on your own exports: hide the observed views of each
+    platform's latest snapshot, predict them as `roster enrich` would, and print how far
+    off the estimates are (per platform, tier, method, and for creators never seen before).
+
+    Nothing is written. See docs/ESTIMATES.md for what the figures mean.
+    """
+    from flows.evaluate import evaluate as run_backtest
+    from flows.evaluate import render_table
+    from flows.pipeline import RunOptions
+
+    try:
+        options = RunOptions(
+            platform=platform.lower() if platform else None,
+            snapshot_date=dt.date.fromisoformat(snapshot_date) if snapshot_date else None,
+            tier_scheme=tier_scheme,
+        )
+        result = run_backtest(
+            [str(p) for p in inputs], options, str(rate_card) if rate_card else None
+        )
+    except (ValidationError, ValueError, KeyError) as err:
+        err_console.print(f"[red]usage error:[/] {err}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    for skipped in result.skipped_files:
+        err_console.print(
+            f"left out {skipped['source_file']}: {skipped['reason']}: {skipped['detail']}",
+            markup=False,
+        )
+    if result.table.is_empty():
+        err_console.print("no observed views to hold out: nothing to evaluate")
+        raise typer.Exit(1)
+    held = ", ".join(f"{p} {d}" for p, d in result.held_out.items())
+    table = Table(title=f"Reach backtest: observed views hidden for {held}")
+    for name in ("platform", "slice", "rows", "typical error", "bias", "within 2x", "80% band"):
+        table.add_column(name, justify="left" if name in ("platform", "slice") else "right")
+    for row in render_table(result.table):
+        table.add_row(*row)
+    console.print(table)
+    console.print(
+        "typical error = exp(median |ln(est/observed)|); bias = exp(median ln(est/observed)),"
+        " above 1 = over-estimates;\n80% band = share of observed views inside "
+        "est_reach_low..est_reach_high (docs/ESTIMATES.md)",
+        markup=False,
+    )
+
+
 def main() -> None:  # pragma: no cover
     app()
 

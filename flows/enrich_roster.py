@@ -158,9 +158,17 @@ def ingest_task(
 
 @task(name="enrich", cache_policy=NO_CACHE)
 def enrich_task(
-    outcomes: list[FileOutcome], options: RunOptions, staging: str, run_id: str
+    outcomes: list[FileOutcome],
+    options: RunOptions,
+    staging: str,
+    run_id: str,
+    snapshots: str | None = None,
 ) -> RosterBuild:
-    return build_roster(outcomes, options, Path(staging), run_id)
+    # earlier published snapshots: the creators' own earlier views (reach history)
+    history = (
+        pub.scan_table(Path(snapshots)) if snapshots and pub.table_exists(Path(snapshots)) else None
+    )
+    return build_roster(outcomes, options, Path(staging), run_id, history=history)
 
 
 @task(
@@ -483,7 +491,9 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
             ]
             outcomes = [o for fut in futures for o in fut.result()]
             timings["ingest"] = time.perf_counter() - t0
-            build = enrich_task(outcomes, options, str(staging), run_id)
+            build = enrich_task(
+                outcomes, options, str(staging), run_id, str(pub.table_path(out, pub.SNAPSHOTS))
+            )
             timings.update(build.seconds)
             manifest = publish_task(
                 outcomes, build, params, run_id, started_at, timings, skipped, processing_key

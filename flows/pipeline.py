@@ -23,7 +23,8 @@ from schemas import EnrichedRoster, soft_validate
 from schemas.validation import FAILURE_COLUMNS
 from transforms.country import country_lookup
 from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_key_rows
-from transforms.enrich import creator_key, enrich
+from transforms.enrich import creator_key, enrich, reach_observations
+from transforms.reach_model import fit_reach
 
 QUARANTINE_COLUMNS = {
     **FAILURE_COLUMNS,
@@ -229,10 +230,15 @@ class RosterBuild:
     per_file: dict[str, dict[str, int]]  # source_file -> enriched, duplicates, conflicts, failed
     seconds: dict[str, float]
     contacts_path: str | None = None
+    reach_model: dict | None = None  # what the run learned about reach (ReachFit.summary)
 
 
 def build_roster(
-    outcomes: list[FileOutcome], options: RunOptions, staging: Path, run_id: str
+    outcomes: list[FileOutcome],
+    options: RunOptions,
+    staging: Path,
+    run_id: str,
+    history: pl.LazyFrame | None = None,
 ) -> RosterBuild:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -265,8 +271,16 @@ def build_roster(
     conflicts = conflicts_to_quarantine(marks.lazy()).collect()
 
     t1 = time.perf_counter()
+    # reach is learned from this run's rows and the earlier published snapshots (history)
+    reach_fit = fit_reach(reach_observations(kept, history), rate_card.reach_model)
     enriched_lf = enrich(
-        kept, rate_card, scheme=options.tier_scheme, countries=countries, run_id=run_id
+        kept,
+        rate_card,
+        scheme=options.tier_scheme,
+        countries=countries,
+        run_id=run_id,
+        history=history,
+        reach_fit=reach_fit,
     )
     enriched_lf = enriched_lf.with_columns(rate_card_version=pl.lit(rate_card.meta.version))
     columns = list(EnrichedRoster.to_schema().columns)
@@ -326,7 +340,9 @@ def build_roster(
         contacts_path = str(staging / "contacts.parquet")
         contacts.write_parquet(contacts_path)
     timings["build_total"] = time.perf_counter() - t0
-    return RosterBuild(str(out), qpaths, per_file, timings, contacts_path)
+    return RosterBuild(
+        str(out), qpaths, per_file, timings, contacts_path, reach_model=reach_fit.summary()
+    )
 
 
 def reconcile(

@@ -8,6 +8,8 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from transforms.reach_model import REACH_METHODS
+
 TIERS = ("nano", "micro", "mid", "macro", "mega")
 PLATFORMS = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
 MAX_FOLLOWERS = 10_000_000_000  # more than people on earth: a unit or typing error
@@ -114,37 +116,92 @@ class EnrichedRoster(pa.DataFrameModel):
         "average interactions per post", unit="interactions", nullable=True, ge=0
     )
     engagement_rate: float = _f(
-        "interactions per post / followers (see engagement_formula); can exceed 1 on "
-        "TikTok, where views come from outside the follower base",
+        "the platform's engagement convention, as the leading tools define it: "
+        "engagement_rate_by_views on TikTok and YouTube, engagement_rate_by_followers on "
+        "Instagram, Facebook, X and Twitch (rate card [engagement]); null where that "
+        "rate is missing or impossible (see estimate_flags)",
+        unit="fraction",
+        nullable=True,
+        ge=0,
+    )
+    engagement_rate_by_followers: float = _f(
+        "interactions per post / followers (interactions = avg_likes+avg_comments+avg_shares, "
+        "else avg_engagement); can exceed 1 on TikTok and "
+        "YouTube, where views come from outside the follower base; null when over 1 on "
+        "per-follower platforms (flagged)",
         unit="fraction",
         nullable=True,
         ge=0,
     )
     engagement_formula: str = _f(
-        "interactions = (avg_likes+avg_comments+avg_shares)/followers; aggregate = "
-        "avg_engagement/followers; reported = the export's own rate",
+        "numerator used: interactions = avg_likes+avg_comments+avg_shares; aggregate = "
+        "avg_engagement; reported = the export's own rate, taken as the platform's convention "
+        "(it fills engagement_rate only)",
         nullable=True,
         isin=["interactions", "aggregate", "reported"],
     )
     engagement_rate_by_views: float = _f(
-        "(avg_likes+avg_comments+avg_shares) / avg_views: the engagement KPI of view-driven "
-        "platforms (TikTok, YouTube), comparable across follower counts; null without views",
+        "interactions per post / avg_views: the engagement KPI of view-driven platforms "
+        "(TikTok, YouTube), comparable across follower counts; null without views, or when "
+        "over 1 (flagged)",
         unit="fraction",
         nullable=True,
+        le=1,
         ge=0,
+    )
+    estimate_flags: list[str] = _f(
+        "why an estimate or rate of the row was left out or is outside its cited range "
+        "(empty when none): engagement_by_views_over_100pct, "
+        "engagement_by_followers_over_100pct, zero_views, cpm_below_cited_range, "
+        "cpm_above_cited_range; see docs/ESTIMATES.md"
     )
     tier: str = _f("influencer tier from the rate card's tier scheme", isin=list(TIERS))
     est_reach: int = _f("estimated people reached by one sponsored post", unit="people", ge=0)
-    est_reach_low: int = _f("low end of est_reach", unit="people", ge=0)
-    est_reach_high: int = _f("high end of est_reach", unit="people", ge=0)
-    est_reach_method: str = _f(
-        "observed_views = average views; rate_card = followers x reach rate",
-        isin=["observed_views", "rate_card"],
+    est_reach_low: int = _f(
+        "low end of the 80% band of est_reach (measured: see docs/ESTIMATES.md)",
+        unit="people",
+        ge=0,
     )
-    est_cost_usd_low: float = _f("estimated cost per sponsored post, low", unit="USD", ge=0)
-    est_cost_usd_mid: float = _f("estimated cost per sponsored post, typical", unit="USD", ge=0)
-    est_cost_usd_high: float = _f("estimated cost per sponsored post, high", unit="USD", ge=0)
-    est_cpm_usd: float = _f("est_cost_usd_mid per 1,000 est_reach", unit="USD", nullable=True, ge=0)
+    est_reach_high: int = _f("high end of the 80% band of est_reach", unit="people", ge=0)
+    est_reach_method: str = _f(
+        "how est_reach was found: observed_views = the export's average views; history = "
+        "the creator's latest earlier observed views; model_interactions / model_followers "
+        "= views predicted by the per-platform log-log model fitted in the run (with / "
+        "without interactions); benchmark = followers x the rate card's cited reach rate",
+        isin=list(REACH_METHODS),
+    )
+    est_cost_usd_low: float = _f(
+        "estimated cost per sponsored post, low: est_reach x the platform's low cited CPM, "
+        "kept inside the tier's cited price range",
+        unit="USD",
+        ge=0,
+    )
+    est_cost_usd_mid: float = _f(
+        "estimated cost per sponsored post, typical: est_reach x the mid cited CPM, kept "
+        "inside the tier's cited price range",
+        unit="USD",
+        ge=0,
+    )
+    est_cost_usd_high: float = _f(
+        "estimated cost per sponsored post, high: est_reach x the high cited CPM, kept "
+        "inside the tier's cited price range",
+        unit="USD",
+        ge=0,
+    )
+    est_cpm_usd: float = _f(
+        "est_cost_usd_mid per 1,000 est_reach: inside the platform's cited CPM range unless "
+        "estimate_flags says cpm_below_cited_range / cpm_above_cited_range",
+        unit="USD",
+        nullable=True,
+        ge=0,
+    )
+    est_cpe_usd: float = _f(
+        "est_cost_usd_mid per interaction of an average post (likes+comments+shares, else "
+        "avg_engagement); null without interactions",
+        unit="USD",
+        nullable=True,
+        ge=0,
+    )
     country: str = _f(
         "the creator's country (where the creator is based), ISO 3166-1 alpha-2",
         nullable=True,

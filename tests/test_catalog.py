@@ -53,6 +53,7 @@ def enriched(rows: list[tuple], run_id: str = RUN) -> pl.DataFrame:
                 "avg_engagement": None,
                 "engagement_rate": rate,
                 "engagement_formula": None if rate is None else "reported",
+                "estimate_flags": [],
                 "tier": tier,
                 "est_reach": reach,
                 "est_reach_low": reach // 2,

@@ -40,7 +40,9 @@ def test_costs_never_fall_from_one_tier_to_the_next() -> None:
 def test_micro_influencers_cost_between_100_and_over_10000() -> None:
     micro = [r for r in load_rate_card().rates if r.tier == "micro"]
     assert min(r.cost_usd_low for r in micro) >= 100
-    assert max(r.cost_usd_high for r in micro) > 10_000
+    # the cited lists reach $10,000 for micro (YouTube 50k-100k); the former 12,000 was a
+    # figure chosen only to exceed it (rate card 2026.12.0)
+    assert max(r.cost_usd_high for r in micro) >= 10_000
 
 
 def _card_data() -> dict:

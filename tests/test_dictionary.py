@@ -75,7 +75,13 @@ def test_allowed_values_and_units(rows: list[dict], table: str) -> None:
     cols = by_table(rows, table)
     assert cols["tier"]["allowed_values"] == list(TIERS)
     assert cols["platform"]["allowed_values"] == list(PLATFORMS)
-    assert cols["est_reach_method"]["allowed_values"] == ["observed_views", "rate_card"]
+    assert cols["est_reach_method"]["allowed_values"] == [
+        "observed_views",
+        "history",
+        "model_interactions",
+        "model_followers",
+        "benchmark",
+    ]
     assert cols["handle"]["allowed_values"] is None
     assert cols["followers"]["unit"] == "people"
     assert cols["est_reach"]["unit"] == "people"

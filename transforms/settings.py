@@ -51,10 +51,38 @@ class TierScheme(_Strict):
 
 
 class ReachModel(_Strict):
-    observed_views_low_factor: float = Field(gt=0)
-    observed_views_high_factor: float = Field(gt=0)
+    """How reach is learned (docs/ESTIMATES.md). The factors are the cited fallback band
+    of observed views, used where too few snapshot pairs measure it."""
+
+    observed_views_low_factor: float = Field(gt=0, le=1)
+    observed_views_high_factor: float = Field(ge=1)
+    band_coverage: float = Field(gt=0, lt=1)
+    min_band_pairs: int = Field(ge=2)
+    min_training_rows: int = Field(ge=3)
     source: str
     note: str = ""
+
+
+class EngagementBenchmark(_Strict):
+    """A published range of typical engagement rates (a cross-check, not a filter)."""
+
+    platform: str
+    basis: str = Field(pattern="^(followers|views)$")
+    low: float = Field(gt=0, le=1)
+    high: float = Field(gt=0, le=1)
+    source: str
+
+
+class EngagementConvention(_Strict):
+    """Which denominator ``engagement_rate`` uses on each platform."""
+
+    per_view_platforms: list[str]
+    source: str
+    note: str = ""
+    benchmarks: list[EngagementBenchmark] = []
+
+    def basis(self, platform: str) -> str:
+        return "views" if platform in self.per_view_platforms else "followers"
 
 
 class Rate(_Strict):
@@ -78,6 +106,23 @@ class Rate(_Strict):
         return self
 
 
+class Cpm(_Strict):
+    """Cited price of 1,000 people reached by one sponsored post on a platform (USD)."""
+
+    platform: str
+    usd_low: float = Field(gt=0)
+    usd_mid: float = Field(gt=0)
+    usd_high: float = Field(gt=0)
+    unit: str
+    source: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cpm:
+        if not self.usd_low <= self.usd_mid <= self.usd_high:
+            raise ValueError(f"cpm {self.platform}: must be low <= mid <= high")
+        return self
+
+
 class RateCardMeta(_Strict):
     version: str
     currency: str = "USD"
@@ -91,6 +136,8 @@ class RateCard(_Strict):
     sources: list[Source]
     schemes: dict[str, TierScheme]
     reach_model: ReachModel
+    engagement: EngagementConvention
+    cpm: list[Cpm]
     rates: list[Rate]
 
     @model_validator(mode="after")
@@ -105,17 +152,36 @@ class RateCard(_Strict):
         for name, scheme in self.schemes.items():
             cited(scheme.source, f"schemes.{name}")
         cited(self.reach_model.source, "reach_model")
+        cited(self.engagement.source, "engagement")
+        for b in self.engagement.benchmarks:
+            cited(b.source, f"engagement.benchmarks {b.platform}/{b.basis}")
         for r in self.rates:
             cited(r.reach_source, f"rates {r.platform}/{r.tier}")
             cited(r.cost_source, f"rates {r.platform}/{r.tier}")
+        for c in self.cpm:
+            cited(c.source, f"cpm {c.platform}")
+        if sorted(c.platform for c in self.cpm) != self.platforms:
+            raise ValueError(f"cpm: one row per platform expected ({self.platforms})")
         if self.meta.default_scheme not in self.schemes:
             raise ValueError(f"default_scheme {self.meta.default_scheme!r} is not a scheme")
-        have = {(r.platform, r.tier) for r in self.rates}
+        have = {(r.platform, r.tier): r for r in self.rates}
         for name, scheme in self.schemes.items():
             for platform in self.platforms:
                 missing = [t for t in scheme.tiers if (platform, t) not in have]
                 if missing:
                     raise ValueError(f"scheme {name}: no rates for {platform} tiers {missing}")
+                # cost is clipped into the tier's price range: a bigger tier must never
+                # have lower bounds, or cost would fall as followers grow
+                rows = [have[(platform, t)] for t in scheme.tiers]
+                for lower, upper in itertools.pairwise(rows):
+                    if (
+                        upper.cost_usd_low < lower.cost_usd_low
+                        or upper.cost_usd_high < lower.cost_usd_high
+                    ):
+                        raise ValueError(
+                            f"scheme {name}, {platform}: cost bounds of {upper.tier} are "
+                            f"below those of {lower.tier}"
+                        )
         return self
 
     @property
@@ -127,6 +193,9 @@ class RateCard(_Strict):
         if key not in self.schemes:
             raise KeyError(f"unknown tier scheme {key!r}; known: {sorted(self.schemes)}")
         return self.schemes[key]
+
+    def cpm_frame(self) -> pl.DataFrame:
+        return pl.DataFrame([c.model_dump(exclude={"source", "unit"}) for c in self.cpm])
 
     def rates_frame(self) -> pl.DataFrame:
         return pl.DataFrame(
