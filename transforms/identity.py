@@ -104,22 +104,33 @@ def resolve_levels(
     return chosen.drop("size").sort("node")
 
 
-def _spellings(lf: pl.LazyFrame) -> pl.DataFrame:
-    """One row per (platform, handle_norm) spelling with its names and sizes."""
-    return (
-        lf.group_by("platform", "handle_norm")
-        .agg(
-            first_seen=pl.col("snapshot_date").min(),
-            median_followers=pl.col("followers").median(),
-            display_keys=name_key(pl.col("display_name")).drop_nulls().unique(),
-            uses_display_as_handle=(
-                name_key(pl.col("handle")) == name_key(pl.col("display_name"))
-            ).any(),
-        )
+def _spellings(lf: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per (platform, handle_norm) spelling with its names and sizes, and the
+    (node, snapshot_date) presence; names are compacted once per distinct spelling."""
+    spelling = ["platform", "handle_norm"]
+    names, sizes, presence = pl.collect_all(
+        [
+            lf.select(*spelling, "handle", "display_name").unique(),
+            lf.group_by(spelling).agg(
+                first_seen=pl.col("snapshot_date").min(),
+                median_followers=pl.col("followers").median(),
+            ),
+            lf.select(*spelling, "snapshot_date").unique(),
+        ]
+    )
+    display = name_key(pl.col("display_name"))
+    keys = names.group_by(spelling).agg(
+        display_keys=display.drop_nulls().unique(),
+        uses_display_as_handle=(name_key(pl.col("handle")) == display).any(),
+    )
+    sp = (
+        sizes.join(keys, on=spelling)
         .with_columns(handle_key=name_key(pl.col("handle_norm")))
-        .sort("platform", "handle_norm")
-        .collect()
+        .sort(spelling)
         .with_row_index("node")
+    )
+    return sp, presence.join(sp.select("node", *spelling), on=spelling).select(
+        "node", "snapshot_date"
     )
 
 
@@ -183,15 +194,8 @@ def _spelling_guard(
 def creator_identity(lf: pl.LazyFrame, settings: IdentitySettings) -> pl.LazyFrame:
     """Add ``creator_id``, ``identity_evidence`` and ``identity_spellings`` to snapshot
     rows (platform, handle, handle_norm, display_name, followers, snapshot_date)."""
-    sp = _spellings(lf)
+    sp, presence = _spellings(lf)
     links = _spelling_links(sp)
-    presence = (
-        lf.select("platform", "handle_norm", "snapshot_date")
-        .unique()
-        .collect()
-        .join(sp.select("node", "platform", "handle_norm"), on=["platform", "handle_norm"])
-        .select("node", "snapshot_date")
-    )
     guard = _spelling_guard(sp, presence, settings)
     chosen = resolve_levels(sp.get_column("node"), links, guard, levels=2)
     table = _identity_table(sp, links, chosen)
@@ -212,7 +216,7 @@ def _identity_table(sp: pl.DataFrame, links: pl.DataFrame, chosen: pl.DataFrame)
     canonical = (
         members.sort("first_seen", "handle_norm")
         .group_by("component", maintain_order=True)
-        .agg(canonical=pl.col("handle_norm").first(), spellings=pl.len().cast(pl.Int32))
+        .agg(canonical=pl.col("handle_norm").first(), spellings=pl.len().cast(pl.Int64))
         .join(inside, on="component", how="left")
     )
     had_link = pl.concat([links.get_column("a"), links.get_column("b")]).unique().implode()
@@ -236,29 +240,25 @@ def _identity_table(sp: pl.DataFrame, links: pl.DataFrame, chosen: pl.DataFrame)
     )
 
 
-def _account_names(lf: pl.LazyFrame, settings: IdentitySettings) -> pl.DataFrame:
-    """(creator_id, platform, key, kind, email) for every name an account was seen with."""
-    cols = lf.collect_schema().names()
-    email = (
-        pl.col("email").str.strip_chars().str.to_lowercase()
-        if "email" in cols
-        else pl.lit(None, dtype=pl.String)
-    )
+def _account_names(seen: pl.DataFrame, settings: IdentitySettings) -> pl.DataFrame:
+    """(creator_id, platform, key, kind) for every name an account was seen with; ``seen``
+    holds the distinct (creator_id, platform, handle_norm, display_name, email) rows."""
+    email = pl.col("email").str.strip_chars().str.to_lowercase()
     names = pl.concat(
         [
-            lf.select(
+            seen.select(
                 "creator_id", "platform", key=name_key(pl.col("handle_norm")), kind=pl.lit("handle")
             ),
-            lf.select(
+            seen.select(
                 "creator_id",
                 "platform",
                 key=name_key(pl.col("display_name")),
                 kind=pl.lit("display_name"),
             ),
-            lf.select("creator_id", "platform", key=email, kind=pl.lit("email")),
+            seen.select("creator_id", "platform", key=email, kind=pl.lit("email")),
         ]
     )
-    return names.filter(pl.col("key").str.len_chars() >= settings.min_key_length).unique().collect()
+    return names.filter(pl.col("key").str.len_chars() >= settings.min_key_length).unique()
 
 
 def _account_links(names: pl.DataFrame) -> pl.DataFrame:
@@ -311,9 +311,13 @@ def with_person_key(lf: pl.LazyFrame, settings: IdentitySettings) -> pl.LazyFram
     """Add ``person_key``, ``person_confidence`` (high/medium/low, null for an account
     linked to no other platform) and ``person_evidence`` to rows carrying ``creator_id``,
     ``platform``, ``handle_norm``, ``display_name`` (and ``email`` when contacts are kept)."""
-    names = _account_names(lf, settings)
+    cols = ["creator_id", "platform", "handle_norm", "display_name"]
+    has_email = "email" in lf.collect_schema().names()
+    seen = lf.select(*cols, "email" if has_email else pl.lit(None, pl.String).alias("email"))
+    seen_df = seen.unique().collect()
+    names = _account_names(seen_df, settings)
     accounts = (
-        lf.select("creator_id", "platform").unique().collect().sort("creator_id", "platform")
+        seen_df.select("creator_id", "platform").unique().sort("creator_id", "platform")
     ).with_row_index("node")
     ids = accounts.select("node", "creator_id")
     links = (

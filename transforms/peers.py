@@ -85,7 +85,7 @@ def with_peer_percentiles(lf: pl.LazyFrame, settings: PeerSettings, *, by: str) 
         peer_group=pl.when(use_niche)
         .then(pl.lit("platform_tier_niche"))
         .otherwise(pl.lit("platform_tier")),
-        peer_count=pl.when(use_niche).then("_n_niche").otherwise("_n_base").cast(pl.Int32),
+        peer_count=pl.when(use_niche).then("_n_niche").otherwise("_n_base").cast(pl.Int64),
         engagement_percentile=pct(rate),
         views_per_follower_percentile=pct(pl.col("views_per_follower")),
         growth_percentile=pct(pl.col("followers_growth_monthly")),

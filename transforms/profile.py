@@ -1,0 +1,30 @@
+"""The issue-12 columns in one call: identity, niche, peers, audience quality, person.
+
+``profile_snapshots`` runs on the whole snapshot history of the creators being published
+(creator_snapshots after this run's rows are in): identity resolution, a creator's primary
+niche and its follower growth all need the earlier snapshots. Its output is the snapshot
+rows plus the ``schemas.quality.CreatorProfile`` columns; the creators table then keeps the
+latest row per ``creator_id``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.identity import creator_identity, with_person_key
+from transforms.niche import with_niche
+from transforms.peers import with_peer_percentiles
+from transforms.quality import with_quality
+from transforms.quality_settings import NicheTaxonomy, QualityRules
+
+
+def profile_snapshots(
+    snapshots: pl.LazyFrame, rules: QualityRules, taxonomy: NicheTaxonomy
+) -> pl.LazyFrame:
+    """Snapshot rows -> the same rows with creator_id, person_key, niche, peer percentiles
+    and audience quality. Identity first: every later step groups by ``creator_id``."""
+    out = creator_identity(snapshots, rules.identity)
+    out = with_person_key(out, rules.identity)
+    out = with_niche(out, taxonomy, by="creator_id")
+    out = with_peer_percentiles(out, rules.peers, by="creator_id")
+    return with_quality(out, rules, by="creator_id")
