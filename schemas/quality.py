@@ -8,6 +8,8 @@ the creators model). Not strict: it checks only the columns it declares.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandera.polars as pa
 import polars as pl
 
@@ -137,6 +139,11 @@ class CreatorProfile(pa.DataFrameModel):
         "what audience_quality rests on; null when unknown",
         nullable=True,
         isin=AUDIENCE_QUALITY_BASIS,
+    )
+
+    last_seen_date: dt.date = _f("date of the creator's latest snapshot")
+    is_current: bool = _f(
+        "the creator is in the latest snapshot of its platform (tier_summary counts these)"
     )
 
     @pa.dataframe_check(name="known_quality_flags")

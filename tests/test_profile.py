@@ -57,6 +57,21 @@ def test_profile_adds_the_contracted_columns_and_keeps_every_row() -> None:
     assert set(out.get_column("audience_quality")) == {"unknown"}
 
 
+def test_a_creator_missing_from_the_latest_snapshot_is_not_current() -> None:
+    rows = [
+        {"handle": "stays", "snapshot_date": D1},
+        {"handle": "stays", "snapshot_date": D2},
+        {"handle": "left", "snapshot_date": D1},
+        {"platform": "tiktok", "handle": "other_platform", "snapshot_date": D1},
+    ]
+    out = profile_snapshots(frame(rows).drop("creator_id").lazy(), RULES, TAXONOMY).collect()
+    latest = out.sort("snapshot_date").group_by("handle").last()
+    got = {
+        r["handle"]: (r["last_seen_date"], r["is_current"]) for r in latest.iter_rows(named=True)
+    }
+    assert got == {"stays": (D2, True), "left": (D1, False), "other_platform": (D1, True)}
+
+
 def test_contract_refuses_an_unknown_flag_code() -> None:
     out = profile_snapshots(tiny().lazy(), RULES, TAXONOMY).collect()
     bad = out.with_columns(quality_flags=pl.lit(["bought_followers"], pl.List(pl.String)))

@@ -18,13 +18,26 @@ from transforms.quality import with_quality
 from transforms.quality_settings import NicheTaxonomy, QualityRules
 
 
+def with_currency(lf: pl.LazyFrame, *, by: str) -> pl.LazyFrame:
+    """``last_seen_date`` (the creator's latest snapshot) and ``is_current`` (that is the
+    latest snapshot of its platform): a creator missing from the latest export is not
+    current, whatever its last figures were."""
+    last_seen = pl.col("snapshot_date").max().over(by)
+    return lf.with_columns(
+        last_seen_date=last_seen,
+        is_current=last_seen == pl.col("snapshot_date").max().over("platform"),
+    )
+
+
 def profile_snapshots(
     snapshots: pl.LazyFrame, rules: QualityRules, taxonomy: NicheTaxonomy
 ) -> pl.LazyFrame:
-    """Snapshot rows -> the same rows with creator_id, person_key, niche, peer percentiles
-    and audience quality. Identity first: every later step groups by ``creator_id``."""
+    """Snapshot rows -> the same rows with creator_id, person_key, niche, peer percentiles,
+    audience quality, last_seen_date and is_current. Identity first: every later step
+    groups by ``creator_id``."""
     out = creator_identity(snapshots, rules.identity)
     out = with_person_key(out, rules.identity)
     out = with_niche(out, taxonomy, by="creator_id")
     out = with_peer_percentiles(out, rules.peers, by="creator_id")
-    return with_quality(out, rules, by="creator_id")
+    out = with_quality(out, rules, by="creator_id")
+    return with_currency(out, by="creator_id")
