@@ -7,6 +7,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.quality_helpers import D1, D2, D3, frame, rules, rules_toml
@@ -215,3 +217,41 @@ def test_settings_refuse_inverted_bands() -> None:
     data["authentic_ratio"]["low_below"] = 0.9
     with pytest.raises(ValidationError, match="low_below must be <= high_min"):
         QualityRules.model_validate(data)
+
+
+OPTIONAL = st.one_of(st.none(), st.floats(0, 1, allow_nan=False))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "engagement_rate": OPTIONAL,
+                "avg_views": st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False)),
+                "avg_engagement": st.one_of(st.none(), st.floats(0, 1e5, allow_nan=False)),
+                "avg_engagement_authentic": st.one_of(
+                    st.none(), st.floats(0, 1e5, allow_nan=False)
+                ),
+                "vendor_quality_score": st.one_of(st.none(), st.floats(1, 100)),
+                "audience_credibility": OPTIONAL,
+            }
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_quality_invariants(rows: list[dict[str, Any]]) -> None:
+    out = run(frame([{"handle": f"c{i}", **r} for i, r in enumerate(rows)]))
+    assert out.height == len(rows)
+    assert set(out.get_column("audience_quality")) <= {"high", "medium", "low", "unknown"}
+    codes = out.get_column("quality_flags").explode().drop_nulls()
+    assert set(codes) <= set(QUALITY_FLAGS)
+    # never high without a vendor measurement; never unknown with a flag
+    weak_only = out.filter(
+        pl.col("audience_quality_basis").is_null()
+        | (pl.col("audience_quality_basis") == "weak_rules")
+    )
+    assert "high" not in set(weak_only.get_column("audience_quality"))
+    flagged = out.filter(pl.col("quality_flags").list.len() > 0)
+    assert "unknown" not in set(flagged.get_column("audience_quality"))

@@ -8,8 +8,6 @@ lookup frames.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 import polars as pl
@@ -118,21 +116,26 @@ class QualityRules(_Strict):
         return self
 
 
-def category_key(text: str) -> str:
-    """A category as matched against the taxonomy: NFKC, case-folded, '&' -> 'and',
-    letters and digits only, single spaces. ``category_key_expr`` is the same on a column."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")
-    return " ".join(re.findall(r"[^\W_]+", folded))
-
-
 def category_key_expr(expr: pl.Expr) -> pl.Expr:
-    """``category_key`` as a polars expression (identical on the values it is tested on)."""
+    """A category as matched against the taxonomy: NFKC, lower case, '&' -> 'and', letters
+    and digits only, single spaces ("Food & Drinks" -> "food and drinks")."""
     return (
         expr.str.normalize("NFKC")
         .str.to_lowercase()
         .str.replace_all("&", " and ", literal=True)
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
+    )
+
+
+def category_keys(texts: list[str]) -> list[str]:
+    """``category_key_expr`` on a few strings (the taxonomy's own rows): one definition."""
+    return (
+        pl.Series(texts, dtype=pl.String)
+        .to_frame("t")
+        .select(category_key_expr(pl.col("t")))
+        .to_series()
+        .to_list()
     )
 
 
@@ -160,14 +163,15 @@ class NicheTaxonomy(_Strict):
         if len(set(ids)) != len(ids):
             raise ValueError("niches: duplicate id")
         seen: dict[str, str] = {}
-        for raw, targets in self.mapping.items():
+        for (raw, targets), key in zip(
+            self.mapping.items(), category_keys(list(self.mapping)), strict=True
+        ):
             if not targets:
                 raise ValueError(f"mapping {raw!r}: list at least one niche (or use [broad])")
             unknown = [t for t in targets if t not in ids]
             if unknown:
                 raise ValueError(f"mapping {raw!r}: unknown niche(s) {unknown}")
-            key = category_key(raw)
-            if key in seen and seen[key] != raw:
+            if key in seen:
                 raise ValueError(f"mapping {raw!r} and {seen[key]!r} are the same category")
             seen[key] = raw
         return self
@@ -176,13 +180,20 @@ class NicheTaxonomy(_Strict):
         """(category_key, niche, niche_rank): one row per niche a category maps to; labels
         and ids of the niches map to themselves; ``[broad]`` values map to a null niche."""
         rows: dict[str, list[str | None]] = {}
-        for n in self.niches:
-            rows.setdefault(category_key(n.label), [n.id])
-            rows.setdefault(category_key(n.id), [n.id])
-        for raw, targets in self.mapping.items():
-            rows[category_key(raw)] = list(targets)
-        for raw in self.broad:
-            rows.setdefault(category_key(raw), [None])
+        for n, label, nid in zip(
+            self.niches,
+            category_keys([n.label for n in self.niches]),
+            category_keys([n.id for n in self.niches]),
+            strict=True,
+        ):
+            rows.setdefault(label, [n.id])
+            rows.setdefault(nid, [n.id])
+        for key, targets in zip(
+            category_keys(list(self.mapping)), self.mapping.values(), strict=True
+        ):
+            rows[key] = list(targets)
+        for key in category_keys(self.broad):
+            rows.setdefault(key, [None])
         return pl.DataFrame(
             [
                 {"category_key": k, "niche": t, "niche_rank": i}
