@@ -2338,7 +2338,9 @@ def meaning_cases() -> list[Case]:
                     2: {
                         "avg_engagement_authentic": 40.0,
                         "avg_engagement": 50.0,
-                        "engagement_rate": 0.05,
+                        # TikTok's engagement_rate is per view: no views, no rate
+                        "engagement_rate_by_followers": 0.05,
+                        "engagement_rate": None,
                         "engagement_formula": "aggregate",
                     }
                 },
@@ -2393,7 +2395,7 @@ def meaning_cases() -> list[Case]:
                 6,
                 enriched=6,
                 platform="youtube",
-                values={2: {"avg_views": None, "avg_likes": 50.0, "est_reach_method": "rate_card"}},
+                values={2: {"avg_views": None, "avg_likes": 50.0, "est_reach_method": "benchmark"}},
                 unmapped=("views",),
                 csv=UTF8,
             ),
