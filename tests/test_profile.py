@@ -84,7 +84,12 @@ def real_profile(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
     from flows.enrich_roster import EnrichParams, run_enrich
 
     out: Path = tmp_path_factory.mktemp("real12") / "out"
-    run_enrich(EnrichParams(inputs=[str(REAL_EXPORTS)], out=str(out), snapshot_date="2022-03-01"))
+    files = sorted(REAL_EXPORTS.glob("*.csv"))
+    dated = [str(f) for f in files if "undated" not in f.name]
+    undated = [str(f) for f in files if "undated" in f.name]
+    run_enrich(EnrichParams(inputs=dated, out=str(out)))
+    # --snapshot-date beats a file name's date, so only the undated files get it
+    run_enrich(EnrichParams(inputs=undated, out=str(out), snapshot_date="2022-03-01"))
     snapshots = pl.read_delta(str(out / "creator_snapshots"))
     return profile_snapshots(snapshots.lazy(), RULES, TAXONOMY).collect()
 
