@@ -385,8 +385,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--snapshot-date",
-            help="YYYY-MM-DD for files whose name and columns give no date (else they are "
-            "left out, and listed)",
+            help="YYYY-MM-DD of every input without a date column (beats a date in the file "
+            "name, as in `roster enrich`); without it, undated files are left out and listed",
         ),
     ] = None,
     platform: PlatformOpt = None,
