@@ -32,6 +32,7 @@ from transforms.headers import NUMERIC_FIELDS, ColumnMapping, platform_group, re
 from transforms.meaning import check_meaning
 from transforms.normalise import (
     PARSED_FIELDS,
+    RATE_FIELDS,
     FileContext,
     date_format_of,
     normalise,
@@ -386,13 +387,17 @@ def file_context(
         [cols[f] for f in ("platform", "snapshot_date") if f in cols]
         + [c for c, f in formats.items() if not f.plain],
     )
-    rate_col = cols.get("engagement_rate")
     return FileContext(
         label,
         plan.platform,
         plan.snapshot,
-        rate_in_points=rate_col not in percent_columns
-        and rate_in_points(cells, rate_col, fmt=formats.get(rate_col or "")),
+        rate_in_points=frozenset(
+            f
+            for f in RATE_FIELDS
+            if f in cols
+            and cols[f] not in percent_columns
+            and rate_in_points(cells, cols[f], fmt=formats.get(cols[f]))
+        ),
         # the format that parses every present date: tried on the distinct values when known
         date_format=None
         if date_col is None

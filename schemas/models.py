@@ -78,6 +78,20 @@ class NormalisedCreator(pa.DataFrameModel):
         ge=0,
         le=MAX_PER_POST,
     )
+    vendor_quality_score: float = _f(
+        "the export's audience quality score (HypeAuditor AQS, 1-100)",
+        unit="score",
+        nullable=True,
+        ge=0,
+        le=100,
+    )
+    audience_credibility: float = _f(
+        "the export's share of real followers (Modash audience credibility, audience authenticity)",
+        unit="fraction",
+        nullable=True,
+        ge=0,
+        le=1,
+    )
     engagement_rate_reported: float = _f(
         "engagement rate as reported by the export", unit="fraction", nullable=True, ge=0
     )
@@ -219,6 +233,22 @@ class EnrichedRoster(pa.DataFrameModel):
         unit="interactions",
         nullable=True,
         ge=0,
+    )
+    vendor_quality_score: float = _f(
+        "audience quality score as the export reports it (HypeAuditor AQS, 1-100); read by "
+        "the audience-quality rules (docs/QUALITY.md)",
+        unit="score",
+        nullable=True,
+        ge=0,
+        le=100,
+    )
+    audience_credibility: float = _f(
+        "share of real followers as the export reports it (Modash audience credibility, "
+        "audience authenticity); read by the audience-quality rules (docs/QUALITY.md)",
+        unit="fraction",
+        nullable=True,
+        ge=0,
+        le=1,
     )
     categories: list[str] = _f("content categories", nullable=True)
     snapshot_date: dt.date = _f("date the export describes")

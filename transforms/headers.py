@@ -33,6 +33,8 @@ NUMERIC_FIELDS = (
     "avg_engagement",
     "avg_engagement_authentic",
     "engagement_rate",
+    "vendor_quality_score",
+    "audience_credibility",
 )
 SINGLE_FIELDS = (
     "handle",

@@ -30,7 +30,7 @@ from transforms.numbers import (
 )
 
 COUNT_FIELDS = ("followers",)
-RATE_FIELDS = ("engagement_rate",)
+RATE_FIELDS = ("engagement_rate", "audience_credibility")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d", "%Y-%m")
 PARSED_FIELDS = (*NUMERIC_FIELDS, "platform", "snapshot_date")
 
@@ -50,6 +50,8 @@ NORMALISED_COLUMNS: dict[str, pl.DataType | DataTypeClass] = {
     "avg_engagement": pl.Float64,
     "avg_engagement_authentic": pl.Float64,
     "engagement_rate_reported": pl.Float64,
+    "vendor_quality_score": pl.Float64,
+    "audience_credibility": pl.Float64,
     "country_raw": pl.String,
     "audience_country_raw": pl.String,
     "categories": pl.List(pl.String),
@@ -65,7 +67,8 @@ class FileContext:
     snapshot_date: dt.date | None  # from the file name or --snapshot-date
     decimal_comma: bool = False
     plain_number_columns: frozenset[str] = frozenset()  # see numbers.plain_number_columns
-    rate_in_points: bool = False  # bare engagement rates are percentage points (3.4 = 3.4%)
+    # the rate fields whose bare values are percentage points (3.4 = 3.4%), decided per column
+    rate_in_points: frozenset[str] = frozenset()
     # each numeric column's format, by internal column name (see transforms.evidence)
     number_formats: Mapping[str, NumberFormat] = dataclass_field(default_factory=dict)
     # a date column's dates after this are typos (a year _2032), quarantined
@@ -214,7 +217,7 @@ def _number_exprs(field: str, col: str | None, ctx: FileContext) -> Exprs:
     too_big = pl.lit(False)
     if field in RATE_FIELDS:
         # "3.4%" is always points; bare values follow the column (rate_in_points)
-        points = parsed.is_percent | pl.lit(ctx.rate_in_points)
+        points = parsed.is_percent | pl.lit(field in ctx.rate_in_points)
         value = pl.when(points).then(value / 100).otherwise(value)
         bad = parsed.is_invalid
     else:  # a count or an average: a percent sign means the wrong column

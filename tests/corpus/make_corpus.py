@@ -2348,6 +2348,25 @@ def meaning_cases() -> list[Case]:
             ),
         )
     )
+    f = f"{MONTH}_vendor_scores.csv"
+    c.append(
+        _one(
+            "vendor_audience_scores_are_ingested",
+            "HypeAuditor AQS and an audience credibility column in points (62 = 62%)",
+            f,
+            text("handle,followers,AQS,Audience credibility\nvs_1,1000,85,62\nvs_2,2000,25,45%\n"),
+            Expect(
+                f,
+                2,
+                enriched=2,
+                values={
+                    2: {"vendor_quality_score": 85.0, "audience_credibility": 0.62},
+                    3: {"vendor_quality_score": 25.0, "audience_credibility": 0.45},
+                },
+                csv=UTF8,
+            ),
+        )
+    )
     body = "".join(f"cl_{i},{1000 * i},{20 * i},{25 * i}\n" for i in range(1, 7))
     f = "instagram_mar_2025_comments_over_likes.csv"
     c.append(
