@@ -18,6 +18,7 @@ from rich.console import Console  # noqa: E402
 from typer._click import exceptions as click_errors  # noqa: E402
 
 from flows import usage  # noqa: E402
+from flows.prefect_api import LOCAL_API_URL, choose_api  # noqa: E402
 from flows.usage import UsageProblem  # noqa: E402
 
 if TYPE_CHECKING:
@@ -427,6 +428,9 @@ def enrich(
     holder = usage.lock_holder(out) if wait_lock == 0 else None
     if holder:
         _locked_exit(holder)
+    api = choose_api()
+    if api == LOCAL_API_URL:
+        err_console.print(f"Prefect API: the local server at {api}", markup=False)
     from pydantic import ValidationError
 
     from flows.enrich_roster import EnrichParams
@@ -501,6 +505,57 @@ def _finish(manifest: dict[str, Any], json_summary: bool) -> None:
 
 
 @app.command(cls=RosterCommand)
+def inspect(
+    inputs: Annotated[
+        list[Path], typer.Argument(metavar="FILE", help="export files or folders to preview")
+    ],
+    platform: PlatformOpt = None,
+    snapshot_date: Annotated[
+        str | None,
+        typer.Option("--snapshot-date", metavar="YYYY-MM-DD", help="as for roster enrich"),
+    ] = None,
+    mapping: MappingOpt = None,
+    rows: Annotated[int, typer.Option(metavar="N", help="rows to show as parsed")] = 5,
+    json_out: Annotated[
+        bool, typer.Option("--json", metavar=FLAG, help="print the reports as JSON")
+    ] = False,
+) -> None:
+    """Show how each file would be read, without publishing anything (no Prefect).
+
+    Format, encoding, delimiter, header row, each column's mapping and number format with
+    examples, platform and date and where they come from, the first rows as parsed, and what
+    a run would quarantine. The same reading code as `roster enrich`, with the same options.
+    Exit status: 0 every file would be read; 1 some file would be quarantined whole; 2 usage.
+    """
+    try:
+        usage.check_inputs(inputs)
+        plat = usage.check_platform(platform)
+        date = usage.check_date(snapshot_date)
+        usage.check_mapping_file(mapping)
+        files = usage.export_files(inputs)
+        if not files:
+            raise UsageProblem("FILE", ", ".join(map(str, inputs)), "no export files in it")
+        if mapping is not None:
+            usage.check_mapping_headers(mapping, files)
+    except UsageProblem as err:
+        _usage_exit(err)
+    from flows.inspect import inspect_files, print_report, report_dict
+    from flows.pipeline import RunOptions
+
+    options = RunOptions(
+        platform=plat, snapshot_date=date, mapping_file=str(mapping) if mapping else None
+    )
+    reports = inspect_files(files, options, rows=rows)
+    if json_out:
+        print(json.dumps([report_dict(r) for r in reports], indent=2, default=str))
+    else:
+        for r in reports:
+            print_report(r, console)
+    if any(r.outcome.status != "ok" for r in reports):
+        sys.exit(EXIT_QUARANTINED)
+
+
+@app.command(cls=RosterCommand)
 def serve(
     landing: Annotated[
         Path, typer.Option("--landing", metavar="FOLDER", help="folder the exports land in")
@@ -571,6 +626,7 @@ def _serve(
     fields: dict[str, Any],
     keep_contacts: bool,
 ) -> None:
+    choose_api()  # a running server (PREFECT_API_URL, or `make server`) before a temporary one
     from pydantic import ValidationError
 
     from flows import serve as nightly

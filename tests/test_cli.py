@@ -233,3 +233,45 @@ def test_quarantined_rows_count_rows_not_cells_and_whole_files_by_their_rows() -
         "unknown_platform": 40,
         "unparseable_number": 1,
     }
+
+
+def test_a_running_local_server_is_used_instead_of_a_temporary_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import http.server
+    import threading
+
+    from flows import prefect_api
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/api/health" else 404)
+            self.end_headers()
+            self.wfile.write(b"true")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/api"
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))  # no profile setting an API
+    monkeypatch.setattr(prefect_api, "LOCAL_API_URL", url)
+    try:
+        assert prefect_api.choose_api() == url
+        assert os.environ["PREFECT_API_URL"] == url
+        # the user's own setting wins over the local server
+        monkeypatch.setenv("PREFECT_API_URL", "http://prefect.example:4200/api")
+        assert prefect_api.choose_api() == "http://prefect.example:4200/api"
+        # and a profile's
+        monkeypatch.delenv("PREFECT_API_URL")
+        (tmp_path / "profiles.toml").write_text(
+            'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://team:4200/api"\n'
+        )
+        assert prefect_api.choose_api() == "http://team:4200/api"
+    finally:
+        server.shutdown()
+    (tmp_path / "profiles.toml").unlink()
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert prefect_api.choose_api() == "ephemeral"  # nothing answers any more
