@@ -555,6 +555,151 @@ def inspect(
         sys.exit(EXIT_QUARANTINED)
 
 
+def _split(values: list[str] | None) -> list[str]:
+    """``--platform tiktok,instagram`` and repeated options alike."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+@app.command(cls=RosterCommand)
+def plan(
+    budget: Annotated[
+        float, typer.Option(metavar="USD", help="total to spend, USD (one post per creator)")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FOLDER", help="output folder of roster enrich")
+    ] = Path("out"),
+    objective: Annotated[
+        str, typer.Option(metavar="reach|engagements", help="what to maximise")
+    ] = "reach",
+    platform: Annotated[
+        list[str] | None, typer.Option(metavar="PLATFORM", help="only these platforms")
+    ] = None,
+    tier: Annotated[list[str] | None, typer.Option(metavar="TIER", help="only these tiers")] = None,
+    niche: Annotated[
+        list[str] | None,
+        typer.Option(metavar="TEXT", help="niche or category containing TEXT, e.g. beauty"),
+    ] = None,
+    country: Annotated[
+        list[str] | None, typer.Option(metavar="CC", help="ISO country codes, e.g. US,GB")
+    ] = None,
+    min_audience_quality: Annotated[
+        float | None,
+        typer.Option(metavar="Q", help="minimum audience_quality (when the roster has it)"),
+    ] = None,
+    min_cost: Annotated[
+        float | None, typer.Option(metavar="USD", help="cheapest creator to consider")
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option(metavar="USD", help="dearest creator to consider")
+    ] = None,
+    max_creators: Annotated[
+        int | None, typer.Option(metavar="N", help="book at most N creators")
+    ] = None,
+    cost_basis: Annotated[
+        str, typer.Option(metavar="low|mid|high", help="which rate-card estimate to budget")
+    ] = "mid",
+    csv_path: Annotated[
+        Path | None,
+        typer.Option("--csv", metavar="FILE", help="plan CSV (default OUT/plans/plan-TIME.csv)"),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", metavar=FLAG, help="print the plan as JSON")
+    ] = False,
+) -> None:
+    """Choose the creators that maximise estimated reach (or engagements) for a budget.
+
+    An exact integer programme (HiGHS) over the published creators table: the plan costs at
+    most --budget at the chosen cost basis, books at most --max-creators, and never two
+    accounts of one person (when the roster has person_key). Prints the plan, its total
+    cost, reach band and CPM and why each creator is in, and writes it as a CSV.
+    """
+    platforms = _split(platform)
+    try:
+        if not budget > 0:
+            raise UsageProblem("--budget", str(budget), "expected a positive amount in USD")
+        for p in platforms:
+            usage.check_platform(p)
+        if objective not in ("reach", "engagements"):
+            raise UsageProblem("--objective", objective, "expected reach or engagements")
+        if cost_basis not in ("low", "mid", "high"):
+            raise UsageProblem("--cost-basis", cost_basis, "expected low, mid or high")
+        if max_creators is not None and max_creators < 1:
+            raise UsageProblem("--max-creators", str(max_creators), "expected N >= 1")
+        if not (out / "creators").is_dir():
+            raise UsageProblem("--out", str(out), "has no creators table; run roster enrich")
+    except UsageProblem as err:
+        _usage_exit(err)
+    _plan(locals() | {"platforms": platforms})
+
+
+def _plan(args: dict[str, Any]) -> None:
+    import datetime as dt
+
+    from flows.plan import PlanError, PlanRequest, make_plan, read_roster, write_plan_csv
+
+    req = PlanRequest(
+        budget=args["budget"],
+        objective=args["objective"],
+        cost_basis=args["cost_basis"],
+        platforms=[p.lower() for p in args["platforms"]],
+        tiers=[t.lower() for t in _split(args["tier"])],
+        niches=_split(args["niche"]),
+        countries=_split(args["country"]),
+        min_audience_quality=args["min_audience_quality"],
+        min_cost=args["min_cost"],
+        max_cost=args["max_cost"],
+        max_creators=args["max_creators"],
+    )
+    try:
+        result = make_plan(read_roster(args["out"]), req)
+    except PlanError as err:
+        _usage_exit(str(err))
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+    csv_path = args["csv_path"] or args["out"] / "plans" / f"plan-{stamp}.csv"
+    write_plan_csv(result, csv_path)
+    if args["json_out"]:
+        print(json.dumps(
+            {"status": result.status, "eligible": result.eligible, "notes": result.notes,
+             "totals": result.totals, "csv": str(csv_path),
+             "creators": result.chosen.drop("categories", strict=False).to_dicts()},
+            indent=2, default=str,
+        ))  # fmt: skip
+    else:
+        print_plan(result, req.objective, csv_path)
+
+
+def print_plan(result: Any, objective: str, csv_path: Path) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"plan: {result.chosen.height} creator(s)", title_justify="left")
+    for name in ("platform", "handle", "tier", "followers", objective, "cost USD", "why"):
+        t.add_column(name, overflow="fold", justify="left" if name == "why" else "right")
+    for r in result.chosen.iter_rows(named=True):
+        t.add_row(
+            r["platform"], r["handle"], r["tier"], f"{r['followers']:,}",
+            f"{r['value']:,.0f}", f"{r['cost']:,.0f}", r["why"],
+        )  # fmt: skip
+    console.print(t)
+    tot = result.totals
+    if tot["creators"]:
+        console.print(
+            f"total cost ${tot['cost_usd']:,.0f} of ${tot['budget_usd']:,.0f} budget (rate card"
+            f" range ${tot['cost_usd_low']:,.0f}-${tot['cost_usd_high']:,.0f}); est. reach "
+            f"{tot['reach']:,} (band {tot['reach_low']:,}-{tot['reach_high']:,}); CPM "
+            f"${tot['cpm_usd']:,.2f} (${tot['cpm_usd_best']:,.2f}-${tot['cpm_usd_worst']:,.2f})",
+            markup=False,
+        )
+    else:
+        console.print("no creator fits: widen the filters or raise the budget", markup=False)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
+    console.print(
+        f"{result.eligible} of {result.considered} creators eligible; solver: {result.status};"
+        f" CSV: {csv_path}",
+        markup=False,
+    )
+
+
 @app.command(cls=RosterCommand)
 def serve(
     landing: Annotated[
