@@ -476,11 +476,23 @@ def _run(params: Any) -> dict[str, Any]:
         sys.exit(EXIT_FAILED)
 
 
+def _write_report(manifest: dict[str, Any]) -> Path | None:
+    """OUT/report.html; a report that cannot be drawn is a warning, never a failed run."""
+    from flows.report import write_report
+
+    try:
+        return write_report(Path(manifest["params"]["out"]), manifest)
+    except Exception as err:
+        err_console.print(f"report not written: {explain_failure(err)}", markup=False)
+        return None
+
+
 def _finish(manifest: dict[str, Any], json_summary: bool) -> None:
     """Print the summary and exit with the run's status."""
     if manifest.get("nothing_to_do"):
         _usage_exit(f"INPUT: no export files found in {', '.join(manifest['params']['inputs'])}")
     api_problem = prefect_api_problem()
+    report = _write_report(manifest)
     timings = dict(manifest["timings_seconds"])
     timings["total"] = round(time.perf_counter() - _CLI_STARTED, 3)
     timings["outside_flow"] = round(timings["total"] - timings.get("flow_total", 0.0), 3)
@@ -489,6 +501,8 @@ def _finish(manifest: dict[str, Any], json_summary: bool) -> None:
     else:
         print_summary(manifest)
     print("timing: " + json.dumps(timings), file=sys.stderr)
+    if report and not json_summary:
+        console.print(f"report: {report}  (open it in a browser; it works offline)", markup=False)
     if api_problem:
         err_console.print(
             f"run failed: {api_problem}. The tables and runs/{manifest['run_id']}/manifest.json "

@@ -38,6 +38,7 @@ def test_sample_data_run_prints_summary_and_exits_0(prefect_harness: None, tmp_p
     assert "quarantine by reason" in res.stdout
     assert "timing: " in res.stderr
     assert (tmp_path / "out" / "creators" / "_delta_log").is_dir()
+    assert "report: " in res.stdout and (tmp_path / "out" / "report.html").is_file()
 
 
 @pytest.mark.real_exports
