@@ -311,9 +311,10 @@ def checked_options(
     task_runner: str = "thread",
     dask_address: str | None = None,
     need_files: bool = True,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Path]]:
     """Every option and input checked, cheap checks first (see ``flows.usage``); raises
-    ``UsageProblem``. Returns the run's parameters as ``EnrichParams`` fields."""
+    ``UsageProblem``. Returns the run's parameters as ``EnrichParams`` fields, and the
+    export files found."""
     usage.check_inputs(inputs, "INPUT" if need_files else "--landing")
     usage.check_out(out)
     plat = usage.check_platform(platform)
@@ -335,7 +336,7 @@ def checked_options(
         if files:
             usage.check_mapping_headers(mapping, files)
     usage.make_out(out)
-    return {
+    fields = {
         "platform": plat,
         "snapshot_date": date,
         "mapping": str(mapping) if mapping else None,
@@ -344,6 +345,7 @@ def checked_options(
         "wait_lock": wait_lock,
         "max_workers": max_workers,
     }
+    return fields, files
 
 
 def _locked_exit(message: str) -> NoReturn:
@@ -407,7 +409,7 @@ def enrich(
     or nothing could be read; 3 another run holds --out; 4 the run failed.
     """
     try:
-        fields = checked_options(
+        fields, files = checked_options(
             inputs,
             out,
             platform=platform,
@@ -448,7 +450,10 @@ def enrich(
         )
     except ValidationError as err:
         _usage_exit(validation_line(err))
-    manifest = _run(params)
+    from flows.progress import run_progress
+
+    with run_progress(len(files), enabled=err_console.is_terminal and not json_summary):
+        manifest = _run(params)
     _finish(manifest, json_summary)
 
 
@@ -759,7 +764,7 @@ def serve(
     try:
         usage.check_cron(cron)
         usage.check_timezone(timezone)
-        fields = checked_options(
+        fields, _ = checked_options(
             [landing],
             out,
             platform=platform,
@@ -810,6 +815,12 @@ def _serve(
             " runs stop with this process and are not visible in a Prefect UI."
             " Start `prefect server start` and set PREFECT_API_URL for the nightly."
         )
+    due = nightly.due_in_words(nightly.next_run_at(cron, timezone))
+    console.print(
+        f"enrich-roster/{name}: next run due {due}, then on '{cron}' ({timezone}). "
+        "Ctrl-C stops serving and pauses the schedule.",
+        markup=False,
+    )
     nightly.serve(deployment)
 
 

@@ -178,10 +178,17 @@ def check_timezone(name: str) -> None:
 
 
 def check_cron(cron: str) -> None:
-    """Five fields of digits, ``*``, ``,``, ``-``, ``/`` or names (the API checks the rest)."""
-    fields = cron.split()
-    if len(fields) != 5 or not all(re.fullmatch(r"[\w*,/\-?LW#]+", f) for f in fields):
-        raise UsageProblem("--cron", cron, "expected five fields, e.g. '0 2 * * *'")
+    """A cron expression the scheduler can compute dates from (cronsim, as Prefect uses)."""
+    import datetime as dt
+
+    from cronsim import CronSim, CronSimError
+
+    try:
+        next(CronSim(cron, dt.datetime.now(dt.UTC)))
+    except (CronSimError, StopIteration) as err:
+        raise UsageProblem(
+            "--cron", cron, f"expected five fields, e.g. '0 2 * * *' ({err or 'never fires'})"
+        ) from None
 
 
 # ---------------------------------------------------------------- stage 2 (needs polars)
