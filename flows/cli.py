@@ -349,7 +349,7 @@ def checked_options(
 
 
 def _locked_exit(message: str) -> NoReturn:
-    err_console.print(f"[red]output locked:[/] {message}")
+    print(f"output locked: {message}", file=sys.stderr)  # one line, never wrapped
     sys.exit(EXIT_LOCKED)
 
 
@@ -472,11 +472,11 @@ def _run(params: Any) -> dict[str, Any]:
         err_console.print("interrupted: the tables are unchanged or at a complete earlier version")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as err:  # the run failed: say why in one line, exit 4
-        err_console.print(f"[red]run failed:[/] {explain_failure(err)}", markup=True)
-        err_console.print(
+        print(f"run failed: {explain_failure(err)}", file=sys.stderr)
+        print(
             "Tables under --out are unchanged or at a complete earlier version (every table "
             "commit is atomic); run again once the cause is fixed.",
-            markup=False,
+            file=sys.stderr,
         )
         sys.exit(EXIT_FAILED)
 
@@ -717,6 +717,40 @@ def print_plan(result: Any, objective: str, csv_path: Path) -> None:
         f" CSV: {csv_path}",
         markup=False,
     )
+
+
+@app.command(cls=RosterCommand)
+def sql(
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="SQL over the catalog's views")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FOLDER", help="output folder of roster enrich")
+    ] = Path("out"),
+    csv: Annotated[bool, typer.Option("--csv", metavar=FLAG, help="CSV on stdout")] = False,
+) -> None:
+    """Query OUT/roster.duckdb (views creators, creator_snapshots, quarantine, tier_summary)
+    read-only, with the duckdb package set-up installed; no DuckDB command line needed."""
+    try:
+        if not (out / "roster.duckdb").is_file():
+            raise UsageProblem("--out", str(out), "has no roster.duckdb; run roster enrich")
+    except UsageProblem as err:
+        _usage_exit(err)
+    import duckdb
+
+    from flows.catalog import connect_catalog
+
+    with connect_catalog(out) as con:
+        try:
+            rel = con.sql(query)
+        except duckdb.Error as err:
+            _usage_exit(UsageProblem("QUERY", query, " ".join(str(err).split())))
+        if rel is None:
+            return
+        if csv:
+            import polars as pl
+
+            pl.from_arrow(rel.fetch_arrow_table()).write_csv(sys.stdout)  # type: ignore[union-attr]
+        else:
+            rel.show(max_width=console.width, max_rows=200)
 
 
 @app.command(cls=RosterCommand)

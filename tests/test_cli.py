@@ -39,6 +39,12 @@ def test_sample_data_run_prints_summary_and_exits_0(prefect_harness: None, tmp_p
     assert "timing: " in res.stderr
     assert (tmp_path / "out" / "creators" / "_delta_log").is_dir()
     assert "report: " in res.stdout and (tmp_path / "out" / "report.html").is_file()
+    # the catalog, queried with what set-up installs, after the folder has been moved
+    (tmp_path / "out").rename(tmp_path / "moved")
+    query = "SELECT sum(creators) AS n FROM tier_summary"
+    sql = _roster("sql", query, "--out", str(tmp_path / "moved"), "--csv", api=False)
+    assert sql.returncode == 0, sql.stderr
+    assert sql.stdout.splitlines()[0] == "n" and int(sql.stdout.splitlines()[1]) > 0
 
 
 @pytest.mark.real_exports
@@ -186,6 +192,7 @@ def test_a_held_lock_is_exit_3_in_one_line_before_prefect(tmp_path: Path) -> Non
     assert result["code"] == 3
     assert "prefect" not in result["heavy"]
     assert "being written by run 20260101T000000Z-abcdef" in res.stderr
+    assert res.stderr.startswith("output locked: ") and res.stderr.count("\n") == 1
     assert "Traceback" not in res.stderr
 
 
