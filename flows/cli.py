@@ -547,7 +547,7 @@ def inspect(
     Exit status: 0 every file would be read; 1 some file would be quarantined whole; 2 usage.
     """
     try:
-        usage.check_inputs(inputs)
+        usage.check_inputs(inputs, "FILE")
         plat = usage.check_platform(platform)
         date = usage.check_date(snapshot_date)
         usage.check_mapping_file(mapping)

@@ -283,3 +283,47 @@ def test_a_running_local_server_is_used_instead_of_a_temporary_one(
     (tmp_path / "profiles.toml").unlink()
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     assert prefect_api.choose_api() == "ephemeral"  # nothing answers any more
+
+
+def test_progress_on_a_terminal_and_plain_logs_otherwise(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    import pty
+    import threading
+
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ, PREFECT_API_URL=str(PREFECT_API_URL.value()), COLUMNS="100")
+    env["PREFECT_LOGGING_LEVEL"] = "INFO"
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    args = [sys.executable, "-m", "flows.cli", "enrich", str(SAMPLE_DATA), "--out"]
+    res = subprocess.run(
+        [*args, str(tmp_path / "tty")], stdout=subprocess.PIPE, stderr=slave, env=env, timeout=300
+    )
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    shown = b"".join(chunks).decode(errors="replace")
+    assert res.returncode == 0, shown[-2000:]
+    assert "read " in shown and "━" in shown  # the per-file bar, with the file it read last
+    assert "| INFO " not in shown  # Prefect's INFO lines are held back meanwhile
+    # not a terminal: no progress bar, the log lines as before
+    plain = subprocess.run(
+        [*args, str(tmp_path / "log")], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "━" not in plain.stderr and "| INFO " in plain.stderr
