@@ -29,7 +29,7 @@ import polars as pl
 REPORT_NAME = "report.html"
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
 TIER_ORDER = ["nano", "micro", "mid", "macro", "mega"]
-SCATTER_MAX_POINTS = 3000  # the largest creators by reach; an SVG of 10M dots helps nobody
+SCATTER_MAX_POINTS = 3000  # an even sample beyond this: an SVG of 10M dots helps nobody
 W = 760  # chart width, px
 LABEL_W = 230  # room for row labels, px (longer labels are shortened, in full on hover)
 
@@ -210,19 +210,55 @@ def _by_platform_tier(creators: pl.DataFrame) -> list[tuple[str, list[tuple[str,
 
 
 def _engagement(creators: pl.DataFrame) -> list[tuple[str, float, float, float, int]]:
+    """Quartiles of engagement per platform and tier. On a platform where most creators
+    have views (TikTok, YouTube) the rate is per view, the comparable KPI there (a follower-
+    based rate can pass 1000%); elsewhere per follower. The row label says which."""
+    per_view = "engagement_rate_by_views" in creators.columns
+    by_views = (
+        set(
+            creators.group_by("platform")
+            .agg(pl.col("engagement_rate_by_views").is_not_null().mean().alias("share"))
+            .filter(pl.col("share") >= 0.5)
+            .get_column("platform")
+            .to_list()
+        )
+        if per_view
+        else set()
+    )
+    rate = (
+        pl.when(pl.col("platform").is_in(list(by_views)))
+        .then(pl.col("engagement_rate_by_views"))
+        .otherwise(pl.col("engagement_rate"))
+        if per_view
+        else pl.col("engagement_rate")
+    )
     stats = (
-        creators.filter(pl.col("engagement_rate").is_not_null())
+        creators.with_columns(rate=rate)
+        .filter(pl.col("rate").is_not_null())
         .group_by("platform", "tier")
         .agg(
-            pl.col("engagement_rate").quantile(0.25).alias("p25"),
-            pl.col("engagement_rate").median().alias("med"),
-            pl.col("engagement_rate").quantile(0.75).alias("p75"),
+            pl.col("rate").quantile(0.25).alias("p25"),
+            pl.col("rate").median().alias("med"),
+            pl.col("rate").quantile(0.75).alias("p75"),
             pl.len().alias("n"),
         )
         .with_columns(order=pl.col("tier").replace_strict(TIER_ORDER, range(5), default=9))
         .sort("platform", "order")
     )
-    return [(f"{p} {t}", a, m, b, n) for p, t, a, m, b, n, _ in stats.iter_rows()]
+    return [
+        (f"{p} {t} ({'per view' if p in by_views else 'per follower'})", a, m, b, n)
+        for p, t, a, m, b, n, _ in stats.iter_rows()
+    ]
+
+
+def scatter_sample(creators: pl.DataFrame, limit: int = SCATTER_MAX_POINTS) -> pl.DataFrame:
+    """At most ``limit`` creators spread over the whole roster: every k-th in creator_key
+    order (a hash, so effectively a random sample, and the same one every run)."""
+    present = creators.filter(
+        pl.col("est_reach").is_not_null() & pl.col("est_cost_usd_mid").is_not_null()
+    ).sort("creator_key")
+    step = max(1, math.ceil(present.height / limit))
+    return present.gather_every(step)
 
 
 def _movers(creators: pl.DataFrame, n: int = 12) -> list[tuple[str, list[tuple[str, float]]]]:
@@ -343,27 +379,19 @@ def render_report(
                 "creators in the current roster (latest snapshot each)",
             )
         )
-        top = (
-            creators.filter(pl.col("est_reach").is_not_null())
-            .sort("est_reach", "creator_key", descending=[True, False])
-            .head(SCATTER_MAX_POINTS)
-        )
+        sample = scatter_sample(creators)
+        shown = f"{sample.height:,} of {creators.height:,}, an even sample"
         sections.append(
             _figure(
                 "cost-reach",
                 "Cost versus reach",
                 scatter(
-                    [
-                        (r, c, p)
-                        for r, c, p in top.select(
-                            "est_reach", "est_cost_usd_mid", "platform"
-                        ).rows()
-                    ],
+                    list(sample.select("est_reach", "est_cost_usd_mid", "platform").rows()),
                     x_label="estimated reach per post (people)",
                     y_label="estimated cost per post, mid (USD)",
                 ),
-                f"one dot per creator (the {min(top.height, SCATTER_MAX_POINTS):,} largest by "
-                "reach); lower right is cheap reach",
+                f"one dot per creator ({shown if sample.height < creators.height else 'all'});"
+                " lower right is cheap reach",
             )
         )
         sections.append(
@@ -371,7 +399,8 @@ def render_report(
                 "engagement",
                 "Engagement against peers",
                 ranges(
-                    _engagement(creators), value_label="engagement_rate (interactions / followers)"
+                    _engagement(creators),
+                    value_label="engagement rate (interactions per follower, or per view)",
                 ),
                 "per platform and tier: the middle half of creators (bar) and the median (dot)",
             )
