@@ -35,6 +35,7 @@ UNREADABLE = {
 }
 EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, EXIT_LOCKED, EXIT_FAILED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
+TIER_NAMES = ("nano", "micro", "mid", "macro", "mega")  # schemas.models.TIERS (a test compares)
 
 
 class RosterApp(typer.Typer):
@@ -632,12 +633,18 @@ def plan(
     accounts of one person (when the roster has person_key). Prints the plan, its total
     cost, reach band and CPM and why each creator is in, and writes it as a CSV.
     """
-    platforms = _split(platform)
+    platforms, tiers, countries = _split(platform), _split(tier), _split(country)
     try:
         if not budget > 0:
             raise UsageProblem("--budget", str(budget), "expected a positive amount in USD")
         for p in platforms:
             usage.check_platform(p)
+        for t in tiers:
+            if t.lower() not in TIER_NAMES:
+                raise UsageProblem("--tier", t, f"expected one of {', '.join(TIER_NAMES)}")
+        for c in countries:
+            if len(c) != 2 or not c.isalpha():
+                raise UsageProblem("--country", c, "expected an ISO 3166 alpha-2 code, e.g. US")
         if objective not in ("reach", "engagements"):
             raise UsageProblem("--objective", objective, "expected reach or engagements")
         if cost_basis not in ("low", "mid", "high"):
@@ -648,35 +655,37 @@ def plan(
             raise UsageProblem("--out", str(out), "has no creators table; run roster enrich")
     except UsageProblem as err:
         _usage_exit(err)
-    _plan(locals() | {"platforms": platforms})
-
-
-def _plan(args: dict[str, Any]) -> None:
-    import datetime as dt
-
-    from flows.plan import PlanError, PlanRequest, make_plan, read_roster, write_plan_csv
+    from flows.plan import PlanRequest
 
     req = PlanRequest(
-        budget=args["budget"],
-        objective=args["objective"],
-        cost_basis=args["cost_basis"],
-        platforms=[p.lower() for p in args["platforms"]],
-        tiers=[t.lower() for t in _split(args["tier"])],
-        niches=_split(args["niche"]),
-        countries=_split(args["country"]),
-        min_audience_quality=args["min_audience_quality"],
-        min_cost=args["min_cost"],
-        max_cost=args["max_cost"],
-        max_creators=args["max_creators"],
+        budget=budget,
+        objective=objective,
+        cost_basis=cost_basis,
+        platforms=[p.lower() for p in platforms],
+        tiers=[t.lower() for t in tiers],
+        niches=_split(niche),
+        countries=[c.upper() for c in countries],
+        min_audience_quality=min_audience_quality,
+        min_cost=min_cost,
+        max_cost=max_cost,
+        max_creators=max_creators,
     )
+    _plan(req, out, csv_path, json_out)
+
+
+def _plan(req: Any, out: Path, csv_path: Path | None, json_out: bool) -> None:
+    import datetime as dt
+
+    from flows.plan import PlanError, make_plan, read_roster, write_plan_csv
+
     try:
-        result = make_plan(read_roster(args["out"]), req)
+        result = make_plan(read_roster(out), req)
     except PlanError as err:
         _usage_exit(str(err))
     stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
-    csv_path = args["csv_path"] or args["out"] / "plans" / f"plan-{stamp}.csv"
+    csv_path = csv_path or out / "plans" / f"plan-{stamp}.csv"
     write_plan_csv(result, csv_path)
-    if args["json_out"]:
+    if json_out:
         print(json.dumps(
             {"status": result.status, "eligible": result.eligible, "notes": result.notes,
              "totals": result.totals, "csv": str(csv_path),

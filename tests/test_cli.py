@@ -125,6 +125,13 @@ def _usage_cases(tmp: Path) -> list[tuple[list[str], str]]:
         (["serve", "--landing", "/nonexistent", "--out", out], "--landing '/nonexistent'"),
         (["serve", "--landing", data, "--out", out, "--timezone", "Mars/Base"], "--timezone"),
         (["serve", "--landing", data, "--out", out, "--cron", "every night"], "--cron"),
+        (["plan", "--budget", "0", "--out", out], "--budget '0.0'"),
+        (["plan", "--budget", "100", "--out", str(empty)], "has no creators table"),
+        (["plan", "--budget", "100", "--out", out, "--tier", "giga"], "--tier 'giga'"),
+        (["plan", "--budget", "100", "--out", out, "--country", "USA"], "--country 'USA'"),
+        (["plan", "--budget", "100", "--out", out, "--objective", "likes"], "--objective"),
+        (["inspect", "/nonexistent"], "FILE '/nonexistent': not found"),
+        (["sql", "SELECT 1", "--out", str(empty)], "has no roster.duckdb"),
     ]
 
 
@@ -214,6 +221,10 @@ def test_platform_list_is_the_schema_s() -> None:
     from schemas.models import PLATFORMS as SCHEMA_PLATFORMS
 
     assert PLATFORMS == SCHEMA_PLATFORMS
+    from flows.cli import TIER_NAMES
+    from schemas.models import TIERS
+
+    assert TIER_NAMES == TIERS
     literal = EnrichParams.model_fields["platform"].annotation
     assert set(get_args(get_args(literal)[0])) == set(PLATFORMS)
 
