@@ -371,6 +371,9 @@ def test_roster_serve_runs_a_triggered_run(prefect_harness: None, tmp_path: Path
 
         run = asyncio.run(trigger_and_wait(dep.id, time.monotonic() + 90))
         assert run.state.is_completed(), (run.state, (tmp_path / "serve.log").read_text()[-3000:])
+        served = (tmp_path / "serve.log").read_text()
+        assert f"enrich-roster/{name}: next run due " in served  # 02:00 Madrid, CET or CEST
+        assert " 02:00 CE" in served
     finally:
         proc.send_signal(signal.SIGINT)
         try:
