@@ -334,7 +334,7 @@ def checked_options(
         )  # fmt: skip
     if mapping is not None:
         usage.mapping_columns(mapping)
-        if files:
+        if files and need_files:  # (a landing folder's exports are yet to come)
             usage.check_mapping_headers(mapping, files)
     usage.make_out(out)
     fields = {

@@ -246,3 +246,19 @@ def test_roster_inspect_json_without_prefect(tmp_path: Path) -> None:
         p.name for p in SAMPLE_DATA.iterdir() if p.suffix != ".py"
     }
     assert all(r["mapping"]["handle"] and r["mapping"]["followers"] for r in reports)
+
+
+def test_a_semicolon_decimal_comma_file_shows_how_it_is_read(tmp_path: Path) -> None:
+    export = tmp_path / "instagram_mar_2025.csv"
+    export.write_text(
+        "sep=;\nhandle;followers;engagement rate\nann;1.234.567;3,5%\nbob;12.000;1,25%\n",
+        encoding="cp1252",
+    )
+    [report] = inspect_file(export, RunOptions())
+    assert report.file_format == "csv, delimiter ';'"
+    assert report.header_row == 2  # below Excel's sep= line
+    assert any("decimal comma" in n for n in report.outcome.notes)
+    followers = next(c for c in report.columns if c.field == "followers")
+    assert followers.forms == {"thousands separators": 2}
+    assert ("1.234.567", 1234567) in followers.examples
+    assert report.first_rows.get_column("followers").to_list() == [1234567, 12000]
