@@ -763,6 +763,26 @@ def sql(
 
 
 @app.command(cls=RosterCommand)
+def report(
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FOLDER", help="output folder of roster enrich")
+    ] = Path("out"),
+) -> None:
+    """(Re)write OUT/report.html from the current tables and the latest run's manifest
+    (`roster enrich` writes it after each run; use this after nightly runs)."""
+    manifests = sorted((out / "runs").glob("*/manifest.json"))
+    try:
+        if not (out / "creators").is_dir() or not manifests:
+            raise UsageProblem("--out", str(out), "has no published run; run roster enrich")
+    except UsageProblem as err:
+        _usage_exit(err)
+    from flows.report import write_report
+
+    manifest = json.loads(manifests[-1].read_text())  # run ids sort by their start time
+    console.print(f"report: {write_report(out, manifest)}", markup=False)
+
+
+@app.command(cls=RosterCommand)
 def serve(
     landing: Annotated[
         Path, typer.Option("--landing", metavar="FOLDER", help="folder the exports land in")

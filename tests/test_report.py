@@ -101,3 +101,18 @@ def test_charts_are_drawn_in_headless_chromium(report: Path, tmp_path: Path) -> 
     assert shot.stat().st_size > 50_000  # charts, not a blank page
     if os.environ.get("ROSTER_KEEP_SCREENSHOT"):
         shutil.copy(shot, os.environ["ROSTER_KEEP_SCREENSHOT"])
+
+
+def test_roster_report_rewrites_it_from_the_latest_run(report: Path) -> None:
+    import sys
+
+    out = report.parent
+    report.unlink()
+    res = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "report", "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert report.is_file() and f"report: {report}" in " ".join(res.stdout.split())
+    [run] = [p.name for p in (out / "runs").iterdir()]
+    assert f"run {run}" in report.read_text()
