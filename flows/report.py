@@ -327,16 +327,6 @@ text-align:left;vertical-align:top;font-size:13px}th{background:#f6f6f6}
 .empty{color:#999;font-style:italic}figure{margin:0}
 """
 
-# Offline, inline: after layout, each chart records what the browser drew (tests read it).
-DRAWN_JS = """
-document.querySelectorAll('figure.chart').forEach(function (f) {
-  var svg = f.querySelector('svg');
-  var shapes = svg ? svg.querySelectorAll('rect.bar, circle.dot, line.bar').length : 0;
-  var box = svg ? svg.getBBox() : {width: 0, height: 0};
-  f.setAttribute('data-drawn', shapes + ' ' + Math.round(box.width) + 'x' + Math.round(box.height));
-});
-"""
-
 
 def _figure(key: str, title: str, body: str, caption: str) -> str:
     return (
@@ -457,7 +447,7 @@ def render_report(
         "<meta name='viewport' content='width=device-width'>"
         f"<title>Creator roster report</title><style>{CSS}</style></head><body>"
         + "".join(sections)
-        + f"<script>{DRAWN_JS}</script></body></html>"
+        + "</body></html>"
     )  # fmt: skip
 
 

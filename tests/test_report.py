@@ -16,6 +16,16 @@ from tests.conftest import SAMPLE_DATA
 
 CHARTS = ["by-tier", "cost-reach", "engagement", "movers", "quarantine", "estimates"]
 CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
+# Added to a copy of the report: after layout, each chart records what the browser drew
+# (marks in it, and the size of the drawing) where --dump-dom shows it.
+MEASURE_JS = """
+document.querySelectorAll('figure.chart').forEach(function (f) {
+  var svg = f.querySelector('svg');
+  var shapes = svg ? svg.querySelectorAll('rect.bar, circle.dot, line.bar').length : 0;
+  var box = svg ? svg.getBBox() : {width: 0, height: 0};
+  f.setAttribute('data-drawn', shapes + ' ' + Math.round(box.width) + 'x' + Math.round(box.height));
+});
+"""
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +89,16 @@ def test_charts_are_drawn_in_headless_chromium(report: Path, tmp_path: Path) -> 
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--no-first-run", "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
     ]  # fmt: skip
+    measured = tmp_path / "measured.html"
+    page = report.read_text()
+    assert "<script" not in page  # the report itself runs nothing
+    measured.write_text(page.replace("</body>", f"<script>{MEASURE_JS}</script></body>"))
     dom = subprocess.run(
-        [chromium, *flags, "--dump-dom", report.as_uri()],
+        [chromium, *flags, "--dump-dom", measured.as_uri()],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert dom.returncode == 0, dom.stderr[-2000:]
-    # the inline script records, after layout, what the browser drew in each chart
+    # what the browser drew in each chart, after layout
     drawn = dict(re.findall(r'data-chart="([^"]+)" data-drawn="(\d+ \d+x\d+)"', dom.stdout))
     assert sorted(drawn) == sorted(CHARTS), dom.stdout[:2000]
     for key, text in drawn.items():
