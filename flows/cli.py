@@ -318,6 +318,7 @@ def checked_options(
     export files found."""
     usage.check_inputs(inputs, "INPUT" if need_files else "--landing")
     usage.check_out(out)
+    usage.check_out_outside_inputs(out, inputs)
     plat = usage.check_platform(platform)
     date = usage.check_date(snapshot_date)
     usage.check_numbers(wait_lock=wait_lock, max_workers=max_workers, max_file_mb=max_file_mb)

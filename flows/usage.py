@@ -70,6 +70,18 @@ def check_out(out: Path, option: str = "--out") -> None:
         )
 
 
+def check_out_outside_inputs(out: Path, inputs: Sequence[Path]) -> None:
+    """OUT inside an input folder would be read back as exports (its CSV and JSON files)."""
+    target = out.absolute().resolve()
+    for p in inputs:
+        folder = p.absolute().resolve()
+        if p.is_dir() and (target == folder or folder in target.parents):
+            raise UsageProblem(
+                "--out", str(out), f"is inside the input folder {p}; a later run would read "
+                "the output's CSV and JSON files as exports; expected a folder elsewhere"
+            )  # fmt: skip
+
+
 def make_out(out: Path, option: str = "--out") -> None:
     """Create the output folder (the run would): the last check, after all the others."""
     try:

@@ -104,6 +104,7 @@ def _usage_cases(tmp: Path) -> list[tuple[list[str], str]]:
         (["enrich", str(empty), "--out", out], "no export files"),
         (["enrich", data, "--out", str(a_file)], "--out '"),
         (["enrich", data, "--out", "/proc/roster-out"], "--out '/proc/roster-out'"),
+        (["enrich", str(tmp), "--out", str(tmp / "out")], "is inside the input folder"),
         (["enrich", data, "--out", out, "--snapshot-date", "2022-13-01"], "month must be in"),
         (["enrich", data, "--out", out, "--snapshot-date", "01/12/2022"], "YYYY-MM-DD"),
         (["enrich", data, "--out", out, "--platform", "myspace"], "--platform 'myspace'"),
