@@ -355,7 +355,9 @@ def _locked_exit(message: str) -> NoReturn:
     sys.exit(EXIT_LOCKED)
 
 
-@app.command(cls=RosterCommand)
+@app.command(
+    cls=RosterCommand, short_help="Enrich creator exports into the roster tables under --out."
+)
 def enrich(
     inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="export files or folders")],
     out: OutOpt,
@@ -525,7 +527,7 @@ def _finish(manifest: dict[str, Any], json_summary: bool) -> None:
         sys.exit(EXIT_QUARANTINED)
 
 
-@app.command(cls=RosterCommand)
+@app.command(cls=RosterCommand, short_help="Show how files would be read; nothing is published.")
 def inspect(
     inputs: Annotated[
         list[Path], typer.Argument(metavar="FILE", help="export files or folders to preview")
@@ -581,7 +583,7 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
-@app.command(cls=RosterCommand)
+@app.command(cls=RosterCommand, short_help="Choose the creators to book for a budget.")
 def plan(
     budget: Annotated[
         float, typer.Option(metavar="USD", help="total to spend, USD (one post per creator)")
@@ -729,7 +731,7 @@ def print_plan(result: Any, objective: str, csv_path: Path) -> None:
     )
 
 
-@app.command(cls=RosterCommand)
+@app.command(cls=RosterCommand, short_help="Query OUT/roster.duckdb, read-only.")
 def sql(
     query: Annotated[str, typer.Argument(metavar="QUERY", help="SQL over the catalog's views")],
     out: Annotated[
@@ -763,7 +765,7 @@ def sql(
             rel.show(max_width=console.width, max_rows=200)
 
 
-@app.command(cls=RosterCommand)
+@app.command(cls=RosterCommand, short_help="Rewrite OUT/report.html.")
 def report(
     out: Annotated[
         Path, typer.Option("--out", metavar="FOLDER", help="output folder of roster enrich")
@@ -783,7 +785,7 @@ def report(
     console.print(f"report: {write_report(out, manifest)}", markup=False)
 
 
-@app.command(cls=RosterCommand)
+@app.command(cls=RosterCommand, short_help="Run enrich-roster on a schedule, one run at a time.")
 def serve(
     landing: Annotated[
         Path, typer.Option("--landing", metavar="FOLDER", help="folder the exports land in")
