@@ -15,10 +15,14 @@ A table that does not exist yet (say no quarantine) gets an *empty* view with th
 columns and types (from ``flows.dictionary``) rather than no view, so BI queries and dashboards
 keep working on a fresh output folder; ``catalog_info`` shows it with version NULL.
 
-The views name the files by absolute path: the catalog is read from any working directory,
-but moving OUT (or ``vacuum`` removing files of an old version) needs a new ``refresh_catalog``.
-Until then a catalog keeps reading the version it was built on, which stays consistent because
-Delta never rewrites a data file in place.
+The views name the files by their path *relative to OUT* (``creators/platform=x/part-...``),
+so the output folder can be moved or copied (another disk, a zip to a colleague) and the
+catalog still works. DuckDB resolves a relative path against the working directory, or the
+folders of its ``file_search_path`` setting, so open it from OUT or name OUT there:
+``connect_catalog(OUT)`` does the latter; ``cd OUT && duckdb -readonly roster.duckdb``, or
+``SET file_search_path = '/path/to/OUT'`` in any client. ``vacuum`` removing files of an old
+version needs a new ``refresh_catalog``; until then a catalog keeps reading the version it was
+built on, which stays consistent because Delta never rewrites a data file in place.
 
 The database is built in a temporary file in OUT and renamed onto ``roster.duckdb``, so a
 reader sees the previous catalog or the new one, never a half-built one. For the three tables
@@ -26,7 +30,8 @@ to come from the same run, refresh under the run's lock (i.e. at the end of publ
 
 Read it offline with only the ``duckdb`` package::
 
-    con = duckdb.connect("OUT/roster.duckdb", read_only=True)
+    con = duckdb.connect("OUT/roster.duckdb", read_only=True,
+                         config={"file_search_path": "OUT"})
     con.sql("SELECT * FROM tier_summary").show()
 """
 
@@ -168,7 +173,8 @@ def _source(con: duckdb.DuckDBPyConnection, out: Path, table: str) -> _Source:
             f"{table}: the Delta table uses {', '.join(sorted(unreadable))}, which reading "
             "its Parquet files directly cannot honour"
         )
-    files = [str(Path(f).resolve()) for f in delta.file_uris()]
+    # relative to OUT: the catalog keeps working when OUT is moved or copied
+    files = [Path(f).resolve().relative_to(out).as_posix() for f in delta.file_uris()]
     bad = [f for f in files if GLOB_CHARS & set(f)]
     if bad:
         raise CatalogError(
@@ -297,13 +303,13 @@ def _build(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     _comment_sql(con)
     con.execute(
         f"CREATE TABLE {CATALOG_INFO} (view_name VARCHAR, delta_version BIGINT, files BIGINT, "
-        "row_count BIGINT, table_path VARCHAR, refreshed_at TIMESTAMPTZ)"
+        "row_count BIGINT, table_path VARCHAR, refreshed_at TIMESTAMPTZ)"  # path: within OUT
     )
     now = dt.datetime.now(dt.UTC)
     con.executemany(
         f"INSERT INTO {CATALOG_INFO} VALUES (?, ?, ?, ?, ?, ?)",
         [
-            [s.table, s.version, len(s.files), s.rows, str(table_path(out, s.table)), now]
+            [s.table, s.version, len(s.files), s.rows, table_path(out, s.table).name, now]
             for s in sources
         ],
     )
@@ -311,6 +317,15 @@ def _build(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         f"COMMENT ON TABLE {CATALOG_INFO} IS "
         + _literal("what each view reads: Delta version (NULL = no table yet), files, rows")
     )
+
+
+def connect_catalog(out: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open ``OUT/roster.duckdb`` (wherever OUT now is) with its views' paths resolved in OUT."""
+    out = Path(out).resolve()
+    target = out / CATALOG_NAME
+    if not target.is_file():
+        raise FileNotFoundError(f"no catalog at {target}: run `roster enrich ... --out {out}`")
+    return duckdb.connect(str(target), read_only=read_only, config={"file_search_path": str(out)})
 
 
 def refresh_catalog(out: Path) -> Path:
@@ -325,7 +340,7 @@ def refresh_catalog(out: Path) -> Path:
     target = out / CATALOG_NAME
     tmp = out / f".{CATALOG_NAME}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(str(tmp), config={"file_search_path": str(out)})
         try:
             _build(con, out)
             con.execute("CHECKPOINT")

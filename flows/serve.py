@@ -20,6 +20,7 @@ Parameters are checked three times, always before any file is read:
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,26 @@ def build_deployment(
     )
 
 
+def next_run_at(cron: str, timezone: str, after: dt.datetime | None = None) -> dt.datetime:
+    """When the schedule next fires after ``after`` (default: now), in its time zone."""
+    from zoneinfo import ZoneInfo
+
+    from cronsim import CronSim
+
+    tz = ZoneInfo(timezone)
+    start = (after or dt.datetime.now(dt.UTC)).astimezone(tz)
+    return next(CronSim(cron, start))
+
+
+def due_in_words(when: dt.datetime, now: dt.datetime | None = None) -> str:
+    """``2026-12-02 02:00 CET (in 4 h 51 min)``."""
+    minutes = max(0, round((when - (now or dt.datetime.now(dt.UTC))).total_seconds() / 60))
+    hours, mins = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    span = " ".join(f"{n} {u}" for n, u in ((days, "d"), (hours, "h"), (mins, "min")) if n)
+    return f"{when:%Y-%m-%d %H:%M %Z} (in {span or 'less than a minute'})"
+
+
 def serve(deployment: RunnerDeployment) -> None:  # pragma: no cover - blocks
     """Register the deployment and run its flow runs until stopped (exercised by
     tests/test_serve.py in a subprocess).
@@ -111,4 +132,7 @@ def serve(deployment: RunnerDeployment) -> None:  # pragma: no cover - blocks
 
     max_workers = deployment.parameters["params"].get("max_workers", 2)
     os.environ[THREADS_ENV] = str(max_workers)  # inherited by every run's subprocess
-    prefect_serve(deployment, pause_on_shutdown=True)
+    import contextlib
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the schedule is paused, no traceback
+        prefect_serve(deployment, pause_on_shutdown=True)

@@ -131,7 +131,8 @@ def publish_all(out: Path, rows: list[tuple] = ROWS, run_id: str = RUN) -> None:
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=True)
+    """The catalog as a BI client opens it: its views' paths resolved in its folder."""
+    return duckdb.connect(str(path), read_only=True, config={"file_search_path": str(path.parent)})
 
 
 def rows_of(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
@@ -407,6 +408,35 @@ def test_catalog_is_read_from_any_directory(
     monkeypatch.chdir(Path(__file__).parent)
     with connect(path) as con:
         assert rows_of(con, "SELECT count(*) FROM creators") == [(6,)]
+
+
+@pytest.mark.parametrize("how", ["move", "copy"])
+def test_catalog_works_after_out_is_moved_or_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    import shutil
+
+    first = tmp_path / "first" / "out"
+    publish_all(first)
+    refresh_catalog(first)
+    elsewhere = tmp_path / "elsewhere" / "roster out"
+    elsewhere.parent.mkdir()
+    (shutil.move if how == "move" else shutil.copytree)(first, elsewhere)
+    if how == "copy":  # the original is gone: the copy must not read through to it
+        shutil.rmtree(first)
+    # from the moved folder itself, with the plain duckdb client
+    monkeypatch.chdir(elsewhere)
+    with duckdb.connect("roster.duckdb", read_only=True) as con:
+        assert rows_of(con, "SELECT count(*) FROM creators") == [(6,)]
+        assert rows_of(con, "SELECT count(*) FROM creator_snapshots") == [(len(ROWS),)]
+        assert rows_of(con, "SELECT sum(creators) FROM tier_summary") == [(6,)]
+    # from anywhere else, naming the folder (what connect_catalog and `roster sql` do)
+    monkeypatch.chdir(tmp_path)
+    with catalog.connect_catalog(elsewhere) as con:
+        assert rows_of(con, "SELECT count(*) FROM quarantine") == [(3,)]
+        assert rows_of(con, "SELECT DISTINCT table_path FROM catalog_info ORDER BY 1") == [
+            (spec.name,) for spec in sorted(TABLES, key=lambda s: s.name)
+        ]
 
 
 def test_key_value_folder_above_out_is_not_a_column(tmp_path: Path) -> None:

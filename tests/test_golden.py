@@ -114,13 +114,11 @@ def test_manifest_records_hashes_counts_and_versions(sample_run: tuple[dict, Pat
 
 
 def test_readme_bi_queries_run_on_the_sample_output(sample_run: tuple[dict, Path]) -> None:
-    import duckdb
-
-    from flows.catalog import BI_EXAMPLE_QUERIES
+    from flows.catalog import BI_EXAMPLE_QUERIES, connect_catalog
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     _, out = sample_run
-    con = duckdb.connect(str(out / "roster.duckdb"), read_only=True)
+    con = connect_catalog(out)
     try:
         for q in BI_EXAMPLE_QUERIES:
             assert q.sql.strip() in readme, q.title

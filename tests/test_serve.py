@@ -371,6 +371,9 @@ def test_roster_serve_runs_a_triggered_run(prefect_harness: None, tmp_path: Path
 
         run = asyncio.run(trigger_and_wait(dep.id, time.monotonic() + 90))
         assert run.state.is_completed(), (run.state, (tmp_path / "serve.log").read_text()[-3000:])
+        served = (tmp_path / "serve.log").read_text()
+        assert f"enrich-roster/{name}: next run due " in served  # 02:00 Madrid, CET or CEST
+        assert " 02:00 CE" in served
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -387,3 +390,27 @@ def test_roster_serve_runs_a_triggered_run(prefect_harness: None, tmp_path: Path
         ["instagram_oct_2026.csv", "x_oct_2026.tsv"]
     )
     assert not (out / ".roster.lock").read_text()  # released
+
+
+@pytest.mark.parametrize(
+    ("cron", "timezone", "after", "due"),
+    [
+        ("0 2 * * *", "UTC", "2026-12-01T20:30:00+00:00", "2026-12-02T02:00:00+00:00"),
+        # 02:00 in Madrid is 01:00 UTC in winter
+        ("0 2 * * *", "Europe/Madrid", "2026-12-01T20:30:00+00:00", "2026-12-02T01:00:00+00:00"),
+        ("30 6 * * 1", "UTC", "2026-12-01T20:30:00+00:00", "2026-12-07T06:30:00+00:00"),
+    ],
+)
+def test_serve_says_when_the_next_run_is_due(
+    cron: str, timezone: str, after: str, due: str
+) -> None:
+    import datetime as dt
+
+    from flows.serve import due_in_words, next_run_at
+
+    start = dt.datetime.fromisoformat(after)
+    when = next_run_at(cron, timezone, after=start)
+    assert when == dt.datetime.fromisoformat(due)
+    assert str(when.tzinfo) == timezone
+    words = due_in_words(when, now=start)
+    assert words.startswith(f"{when:%Y-%m-%d %H:%M}") and "(in " in words

@@ -1,0 +1,320 @@
+"""Up-front checks of every option and input of ``roster``, before Prefect starts.
+
+A bad invocation must fail in well under a second with one line that names the option, the
+bad value and the form expected (exit status 2), not after Prefect's 10-20 s start-up with a
+traceback. The checks come in two stages:
+
+* ``check_*`` functions use the standard library only (the ``roster`` process has imported
+  nothing heavy yet): paths exist and are of the right kind, dates and numbers have their
+  form, a rate card's TOML parses and has the tier scheme asked for;
+* ``check_mapping_headers`` needs the readers (polars, ~0.3 s): a ``--mapping`` entry that
+  names a header found in none of the inputs is refused with the headers that were found.
+
+Everything here raises ``UsageProblem``; ``flows.cli`` prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+# the platforms a file can be given with --platform; the same list as schemas.models.PLATFORMS
+# (a test keeps them equal: importing schemas here would cost a second of pandera start-up)
+PLATFORMS = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
+TASK_RUNNERS = ("thread", "dask")
+MAX_WORKERS = 64
+DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DASK_ADDRESS_FORM = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s:/]+(:\d{1,5})?$")
+HEADER_CHECK_MAX_BYTES = 256 << 20  # larger files are checked by the run itself
+
+
+class UsageProblem(ValueError):
+    """A bad option or input: one line, exit status 2."""
+
+    def __init__(self, option: str, value: object, expected: str) -> None:
+        self.option, self.value, self.expected = option, value, expected
+        shown = value if isinstance(value, str) else repr(value)
+        super().__init__(f"{option} {_quote(shown)}: {expected}")
+
+
+def _quote(text: str) -> str:
+    text = " ".join(str(text).split())
+    return f"'{text[:200]}'"
+
+
+def check_inputs(inputs: Sequence[Path], option: str = "INPUT") -> None:
+    for p in inputs:
+        if not p.exists():
+            raise UsageProblem(option, str(p), "not found; expected an export file or a folder")
+
+
+def check_out(out: Path, option: str = "--out") -> None:
+    """The output folder exists and is a writable folder, or can be created."""
+    if out.exists():
+        if not out.is_dir():
+            raise UsageProblem(option, str(out), "is a file; expected a folder (new or existing)")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UsageProblem(option, str(out), "is not writable; expected a folder you can write")
+        return
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageProblem(
+            option, str(out), f"cannot be created under {parent}; expected a writable location"
+        )
+
+
+def check_out_outside_inputs(out: Path, inputs: Sequence[Path]) -> None:
+    """OUT inside an input folder would be read back as exports (its CSV and JSON files)."""
+    target = out.absolute().resolve()
+    for p in inputs:
+        folder = p.absolute().resolve()
+        if p.is_dir() and (target == folder or folder in target.parents):
+            raise UsageProblem(
+                "--out", str(out), f"is inside the input folder {p}; a later run would read "
+                "the output's CSV and JSON files as exports; expected a folder elsewhere"
+            )  # fmt: skip
+
+
+def make_out(out: Path, option: str = "--out") -> None:
+    """Create the output folder (the run would): the last check, after all the others."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".roster-write-check-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise UsageProblem(
+            option, str(out), f"cannot be written ({err.strerror}); expected a writable folder"
+        ) from None
+
+
+def check_platform(platform: str | None, option: str = "--platform") -> str | None:
+    if platform is None:
+        return None
+    if platform.lower() not in PLATFORMS:
+        raise UsageProblem(option, platform, f"expected one of {', '.join(PLATFORMS)}")
+    return platform.lower()
+
+
+def check_date(text: str | None, option: str = "--snapshot-date") -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        if not DATE_FORM.match(text):
+            raise ValueError("not in that form")
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise UsageProblem(option, text, f"expected a date YYYY-MM-DD ({err})") from None
+
+
+def check_file(path: Path | None, option: str, what: str) -> None:
+    if path is None:
+        return
+    if not path.exists():
+        raise UsageProblem(option, str(path), f"not found; expected {what}")
+    if not path.is_file():
+        raise UsageProblem(option, str(path), f"is not a file; expected {what}")
+
+
+def _toml(path: Path, option: str, what: str) -> dict[str, Any]:
+    check_file(path, option, what)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise UsageProblem(
+            option, str(path), f"is not valid TOML ({err}); expected {what}"
+        ) from None
+    except OSError as err:
+        raise UsageProblem(option, str(path), f"cannot be read ({err.strerror})") from None
+
+
+def check_rate_card(rate_card: Path | None, tier_scheme: str | None) -> None:
+    """The rate card parses and has the tier scheme asked for (its full validation, sources
+    and coverage, happens in ``check_rate_card_model``)."""
+    if rate_card is None:
+        from importlib import resources
+
+        with resources.files("transforms.config").joinpath("rate_card.toml").open("rb") as fh:
+            data = tomllib.load(fh)
+    else:
+        data = _toml(rate_card, "--rate-card", "a rate card TOML like transforms/config")
+    schemes = sorted((data.get("schemes") or {}).keys())
+    if tier_scheme is not None and tier_scheme not in schemes:
+        raise UsageProblem("--tier-scheme", tier_scheme, f"expected one of {', '.join(schemes)}")
+
+
+def check_mapping_file(mapping: Path | None) -> None:
+    if mapping is not None:
+        _toml(mapping, "--mapping", 'a TOML file with [columns] field = "header"')
+
+
+def check_numbers(*, wait_lock: float, max_workers: int, max_file_mb: int | None = None) -> None:
+    if wait_lock < 0:
+        raise UsageProblem("--wait-lock", str(wait_lock), "expected seconds >= 0")
+    if not 1 <= max_workers <= MAX_WORKERS:
+        raise UsageProblem("--max-workers", str(max_workers), f"expected 1 to {MAX_WORKERS}")
+    if max_file_mb is not None and max_file_mb < 1:
+        raise UsageProblem("--max-file-mb", str(max_file_mb), "expected MiB >= 1")
+
+
+def check_runner(task_runner: str, dask_address: str | None) -> None:
+    if task_runner not in TASK_RUNNERS:
+        raise UsageProblem(
+            "--task-runner", task_runner, f"expected one of {', '.join(TASK_RUNNERS)}"
+        )
+    if dask_address is None:
+        return
+    if task_runner != "dask":
+        raise UsageProblem("--dask-address", dask_address, "needs --task-runner dask")
+    if not DASK_ADDRESS_FORM.match(dask_address):
+        raise UsageProblem("--dask-address", dask_address, "expected tcp://HOST:PORT")
+
+
+def check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageProblem(
+            "--timezone", name, "expected an IANA time zone, e.g. UTC or Europe/Madrid"
+        ) from None
+
+
+def check_cron(cron: str) -> None:
+    """A cron expression the scheduler can compute dates from (cronsim, as Prefect uses)."""
+    import datetime as dt
+
+    from cronsim import CronSim, CronSimError
+
+    try:
+        next(CronSim(cron, dt.datetime.now(dt.UTC)))
+    except (CronSimError, StopIteration) as err:
+        raise UsageProblem(
+            "--cron", cron, f"expected five fields, e.g. '0 2 * * *' ({err or 'never fires'})"
+        ) from None
+
+
+# ---------------------------------------------------------------- stage 2 (needs polars)
+
+
+def check_rate_card_model(rate_card: Path | None) -> None:
+    """The rate card passes its full validation (ordering, coverage, sources)."""
+    if rate_card is None:
+        return
+    from pydantic import ValidationError
+
+    from flows.config import load_rate_card
+
+    try:
+        load_rate_card(rate_card)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "the file"
+        raise UsageProblem(
+            "--rate-card",
+            str(rate_card),
+            f"{where}: {first['msg']} ({err.error_count()} problem(s))",
+        ) from None
+
+
+def mapping_columns(mapping: Path) -> dict[str, str | list[str]]:
+    from flows.config import load_mapping_file
+
+    try:
+        return load_mapping_file(mapping)
+    except ValueError as err:
+        text = str(err).removeprefix(f"{mapping}: ")
+        raise UsageProblem("--mapping", str(mapping), text) from None
+
+
+def export_files(inputs: Iterable[Path]) -> list[Path]:
+    """The files a run would read (folders expanded, as ``discover_inputs`` does)."""
+    from flows.readers import SUPPORTED_SUFFIXES
+
+    found: list[Path] = []
+    for p in inputs:
+        if p.is_dir():
+            found += sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        else:
+            found.append(p)
+    return found
+
+
+def headers_of(path: Path) -> dict[str, list[str]] | None:
+    """Header row of each sheet of one export (None when it cannot be read: the run then
+    quarantines it with the reason)."""
+    from flows.readers import FileRejected, read_export
+
+    try:
+        return {s.label: list(s.headers) for s in read_export(path, path.name)}
+    except FileRejected:
+        return None
+
+
+def check_mapping_headers(mapping: Path, files: Sequence[Path]) -> None:
+    """Every header the mapping names is in at least one input (case, spaces and punctuation
+    aside, as the run matches them); otherwise list the headers found."""
+    from transforms.headers import header_key
+
+    columns = mapping_columns(mapping)
+    found: dict[str, list[str]] = {}
+    for f in files:
+        if f.stat().st_size <= HEADER_CHECK_MAX_BYTES:
+            found.update(headers_of(f) or {})
+    if not found:
+        return
+    keys = {header_key(h) for hs in found.values() for h in hs}
+    for field, names in columns.items():
+        for name in [names] if isinstance(names, str) else names:
+            if header_key(name) not in keys:
+                listing = "; ".join(
+                    f"{label}: {', '.join(repr(h) for h in hs)}"
+                    for label, hs in list(found.items())[:3]
+                )
+                more = f" (and {len(found) - 3} more file(s))" if len(found) > 3 else ""
+                raise UsageProblem(
+                    "--mapping",
+                    f'{field} = "{name}"',
+                    f"no input has that header; headers found: {listing}{more}",
+                )
+
+
+def lock_holder(out: Path) -> str | None:
+    """When another run holds ``OUT/.roster.lock`` now, the message saying who (checked
+    before Prefect starts; the run itself takes the lock)."""
+    import fcntl
+
+    from flows.publish import LOCK_NAME
+
+    path = out / LOCK_NAME
+    # a run writes who it is into the file while it holds the lock and empties it on release:
+    # an empty file is a free lock, and is not probed (a probe would hold it for a moment)
+    if not path.is_file() or not path.read_text().strip():
+        return None
+    with path.open("r") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = fh.read().strip() or "another run"
+            return (
+                f"{out} is being written by {holder}; this run stopped without changing "
+                "anything. Run again when it has finished, or pass --wait-lock SECONDS "
+                "to wait for it."
+            )
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return None
