@@ -890,21 +890,24 @@ def _serve(
     nightly.serve(deployment)
 
 
-@app.command()
+@app.command(cls=RosterCommand, short_help="Backtest the reach estimates on your exports.")
 def evaluate(
-    inputs: Annotated[list[Path], typer.Argument(help="export files or folders", exists=True)],
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="export files or folders")],
     snapshot_date: Annotated[
         str | None,
         typer.Option(
             "--snapshot-date",
-            help="YYYY-MM-DD of every input without a date column (beats a date in the file "
-            "name, as in `roster enrich`); without it, undated files are left out and listed",
+            metavar="YYYY-MM-DD",
+            help="date of every input without a date column (beats a date in the file "
+            "name, as in roster enrich); without it, undated files are left out and listed",
         ),
     ] = None,
     platform: PlatformOpt = None,
     rate_card: RateCardOpt = None,
     tier_scheme: TierSchemeOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar=FLAG, help="print the result as JSON")
+    ] = False,
 ) -> None:
     """Backtest the reach estimates on your own exports: hide the observed views of each
     platform's latest snapshot, predict them as `roster enrich` would, and print how far
@@ -912,22 +915,18 @@ def evaluate(
 
     Nothing is written. See docs/ESTIMATES.md for what the figures mean.
     """
+    try:
+        usage.check_inputs(inputs)
+        plat = usage.check_platform(platform)
+        date = usage.check_date(snapshot_date)
+        usage.check_rate_card(rate_card, tier_scheme)
+    except UsageProblem as err:
+        _usage_exit(err)
     from flows.evaluate import evaluate as run_backtest
-    from flows.evaluate import render_table
     from flows.pipeline import RunOptions
 
-    try:
-        options = RunOptions(
-            platform=platform.lower() if platform else None,
-            snapshot_date=dt.date.fromisoformat(snapshot_date) if snapshot_date else None,
-            tier_scheme=tier_scheme,
-        )
-        result = run_backtest(
-            [str(p) for p in inputs], options, str(rate_card) if rate_card else None
-        )
-    except (ValidationError, ValueError, KeyError) as err:
-        err_console.print(f"[red]usage error:[/] {err}")
-        raise typer.Exit(2) from None
+    options = RunOptions(platform=plat, snapshot_date=date, tier_scheme=tier_scheme)
+    result = run_backtest([str(p) for p in inputs], options, str(rate_card) if rate_card else None)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return
@@ -937,8 +936,16 @@ def evaluate(
             markup=False,
         )
     if result.table.is_empty():
-        err_console.print("no observed views to hold out: nothing to evaluate")
-        raise typer.Exit(1)
+        err_console.print("no observed views to hold out: nothing to evaluate", markup=False)
+        sys.exit(EXIT_QUARANTINED)
+    print_backtest(result)
+
+
+def print_backtest(result: Any) -> None:
+    from rich.table import Table
+
+    from flows.evaluate import render_table
+
     held = ", ".join(f"{p} {d}" for p, d in result.held_out.items())
     table = Table(title=f"Reach backtest: observed views hidden for {held}")
     for name in ("platform", "slice", "rows", "typical error", "bias", "within 2x", "80% band"):
