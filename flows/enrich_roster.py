@@ -1,6 +1,7 @@
 """The ``enrich-roster`` Prefect flow: a task per input file, then enrich, then publish."""
 
 import datetime as dt
+import errno
 import shutil
 import time
 import uuid
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["ReconciliationError", "discover_inputs"]
 
 CODE_VERSION = "0.1.0"
+LOW_DISK_BYTES = 64 << 20  # less free space than this on --out after a failure: a full disk
 
 
 class EnrichParams(BaseModel):
@@ -272,6 +274,7 @@ def check_reconciled(outcomes: list[FileOutcome], staged: Staged, merged: Merged
                 f"{f['independent_records']}), {f['blank_rows']} blank, read {f['rows_read']}"
                 f" vs enriched {f['enriched']} + quarantined {f['quarantined']} + "
                 f"duplicates {f['duplicates_collapsed']}"
+                + (f" ({', '.join(f['problems'])})" if f["problems"] else "")
                 for f in broken
             )
         )
@@ -416,6 +419,30 @@ def publish_task(
     return payload
 
 
+class DiskFull(OSError):
+    """The disk holding --out is full (or a file-size limit was hit), whichever layer
+    noticed it first: polars, arrow, Delta or Python."""
+
+
+def as_disk_full(out: Path, err: Exception) -> DiskFull | None:
+    """``err`` as a DiskFull when the disk is the cause: the error says so, or the disk has
+    almost no free space left (a truncated file then surfaces as e.g. 'Invalid thrift')."""
+    try:
+        free = shutil.disk_usage(out).free
+    except OSError:
+        free = None
+    low = free is not None and free < LOW_DISK_BYTES
+    if not (is_disk_full(err) or low):
+        return None
+    where = f"{free / 2**20:,.0f} MiB free on {out}" if free is not None else str(out)
+    first = str(err).splitlines()[0][:200] if str(err) else ""
+    return DiskFull(
+        errno.ENOSPC,
+        f"the disk is full or a file-size limit was hit ({where}; {type(err).__name__}: "
+        f"{first}); free space, then run again: tables are at their last complete version",
+    )
+
+
 class PublishIncomplete(RuntimeError):
     """A publish stopped between commits: the message says where each table is."""
 
@@ -424,24 +451,20 @@ def publish_failure(
     out: Path, err: Exception, before: dict[str, int | None], dates: list[dt.date]
 ) -> str:
     """Which tables this run committed and which it did not, and that the next run heals
-    them (the pending record makes it derive these dates again)."""
+    them (the pending record makes it derive these dates again). Short enough to be read
+    whole in the CLI's one-line reason."""
     now = pub.table_versions(out)
     states = ", ".join(
-        f"{t} v{now[t]} ({'committed by this run' if now[t] != before.get(t) else 'unchanged'})"
-        for t in now
+        f"{t} v{now[t]} ({'this run' if now[t] != before.get(t) else 'unchanged'})" for t in now
     )
-    free = shutil.disk_usage(out).free
-    disk = (
-        f"; only {free / 2**20:,.0f} MiB free on {out}: the disk is full"
-        if free < 256 << 20 or is_disk_full(err)
-        else ""
+    shown = ", ".join(d.isoformat() for d in dates[:3]) + (
+        f" and {len(dates) - 3} more" if len(dates) > 3 else ""
     )
-    days = ", ".join(d.isoformat() for d in dates) or "none"
+    disk = "; the disk is full or a file-size limit was hit" if is_disk_full(err) else ""
     return (
-        f"publishing stopped part-way ({type(err).__name__}: {str(err).splitlines()[0][:200]}"
-        f"{disk}); tables now: {states}. Every table is readable at that version; the next "
-        f"run on this --out derives the snapshot dates {days} again and heals them, with "
-        "nothing to do by hand"
+        f"publishing stopped part-way, tables now: {states}; every table is readable and the "
+        f"next run on this --out heals them (derives {shown or 'no date'} again){disk}; "
+        f"cause: {type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''}"
     )
 
 
@@ -460,7 +483,7 @@ def build_manifest(
     by_file = {o.source_file: o for o in outcomes}
     records = [
         FileRecord(
-            **{k: v for k, v in f.items() if k != "orphan"},
+            **{k: v for k, v in f.items() if k not in ("orphan", "problems")},
             sha256=by_file[f["source_file"]].sha256,
             path=by_file[f["source_file"]].path,
             platform=by_file[f["source_file"]].platform,
@@ -755,6 +778,13 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
         staging.mkdir(parents=True, exist_ok=True)
         try:
             manifest = process(params, found.files, not_read, run_id, started_at, staging)
+        except PublishIncomplete:
+            raise  # its message already says where each table is
+        except Exception as err:
+            full = as_disk_full(out, err)
+            if full is None:
+                raise
+            raise full from err
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with_parent = staging.parent

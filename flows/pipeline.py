@@ -686,12 +686,24 @@ def reconcile(
         enriched = t.get("delivered", 0) - superseded
         quarantined = (o.rows_read if whole else t.get("quarantined", 0)) + superseded
         dups = t.get("collapsed", 0)
-        sound = (
-            labels.count(o.source_file) == 1
-            and t.get("repeated_quarantine_rows", 0) == 0
-            and t.get("whole_file", 0) == (1 if whole else 0)
-            and (not whole or enriched + dups == 0)
-        )
+        problems = [
+            text
+            for failed, text in (
+                (labels.count(o.source_file) != 1, "the label is used by another file"),
+                (
+                    t.get("repeated_quarantine_rows", 0) > 0,
+                    f"{t.get('repeated_quarantine_rows', 0)} quarantine rows staged twice",
+                ),
+                (
+                    t.get("whole_file", 0) != (1 if whole else 0),
+                    f"{t.get('whole_file', 0)} whole-file quarantine rows, expected "
+                    f"{1 if whole else 0}",
+                ),
+                (whole and enriched + dups > 0, "rows staged for a file rejected whole"),
+            )
+            if failed
+        ]
+        sound = not problems
         rows.append(
             {
                 "source_file": o.source_file,
@@ -706,6 +718,7 @@ def reconcile(
                 "superseded": superseded,
                 "duplicates_collapsed": dups,
                 "independent_records": o.independent_records,
+                "problems": problems,
                 "reconciled": sound
                 and o.rows_read == enriched + quarantined + dups
                 and (o.independent_records is None or o.independent_records == o.records),

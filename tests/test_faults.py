@@ -208,8 +208,12 @@ def test_a_staging_name_collision_fails_reconciliation_and_publishes_nothing(
         return file_index if sheet is None else file_index * 64 + sheet
 
     monkeypatch.setattr(pipeline, "stage_index", old_stage_index)
-    with pytest.raises(er.ReconciliationError, match="nothing was published"):
+    with pytest.raises(er.ReconciliationError, match="nothing was published") as failure:
         run_flow([_workbook_and_empty_csv(tmp_path / "in")], out)
+    # the staged rows themselves show it: one quarantine file was read twice, one lost
+    assert "staged twice" in str(failure.value) or "whole-file quarantine rows" in str(
+        failure.value
+    )
     assert _versions(out) == before_versions
     after = _contents(out)
     for t in TABLES:
@@ -368,10 +372,14 @@ def test_a_publish_that_fails_part_way_says_where_each_table_is_and_the_next_run
     now = _versions(out)
     assert now["creator_snapshots"] == before["creator_snapshots"] + 1
     assert now["quarantine"] == before["quarantine"] and now["creators"] == before["creators"]
-    assert f"creator_snapshots v{now['creator_snapshots']} (committed by this run)" in text
+    assert f"creator_snapshots v{now['creator_snapshots']} (this run)" in text
     assert f"quarantine v{now['quarantine']} (unchanged)" in text
     assert f"creators v{now['creators']} (unchanged)" in text
     assert "the disk is full" in text and "heals them" in text and "2026-10-01" in text
+    from flows.cli import explain_failure
+
+    said = explain_failure(failure.value)  # the line `roster enrich` prints
+    assert "disk is full" in said and "tables now" in said and "heals them" in said, said
     assert (out / ".publish_pending.json").exists()
 
     # the next run heals, even without the file that was being published
