@@ -141,3 +141,35 @@ def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, (pl.List, pl.Array)):
         return pl.col(column).cast(pl.List(pl.String)).list.join("|")
     return pl.col(column).cast(pl.String)
+
+
+XML_WORKBOOKS = frozenset({".xlsx", ".xlsm", ".ods"})
+
+
+def decoded_size(path: Path) -> int:
+    """What a file expands to before it is parsed: what the memory bound is about (a
+    698 KiB workbook can hold 3M rows). A workbook (a zip of XML) counts the uncompressed
+    size of its members, a zip its members, a gzip its stated size (the copy is bounded
+    anyway), a parquet file its uncompressed column data; any other file its bytes."""
+    suffix = path.suffix.lower()
+    size = path.stat().st_size
+    try:
+        if suffix in XML_WORKBOOKS or suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                return max(size, sum(m.file_size for m in archive.infolist()))
+        if suffix == ".gz":
+            with path.open("rb") as fh:  # ISIZE: the uncompressed size mod 2**32
+                fh.seek(-4, 2)
+                return max(size, int.from_bytes(fh.read(4), "little"))
+        if suffix in PARQUET_SUFFIXES:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            return max(
+                size, sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            )
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return size  # the reader reports a damaged file
+    except Exception:  # pyarrow's own errors for a damaged parquet file
+        return size
+    return size

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from flows.archives import read_delivery
+from flows.archives import decoded_size, read_delivery
 from flows.config import (
     load_country_aliases,
     load_header_aliases,
@@ -207,10 +207,11 @@ def _is_run_level(err: BaseException) -> bool:
 
 
 def _check_size(size: int, label: str, options: RunOptions) -> None:
+    """The memory bound, on what the file expands to (``decoded_size``)."""
     if size > options.max_file_bytes:
         raise FileRejected(
             "file_too_large",
-            f"{label} is {size / 2**20:,.0f} MiB, over the "
+            f"{label} expands to {size / 2**20:,.0f} MiB, over the "
             f"{options.max_file_bytes / 2**20:,.0f} MiB limit that keeps a run inside "
             "this machine's memory (peak is about 8x the file size); split the export, "
             "or raise the limit with --max-file-mb on a bigger machine",
@@ -239,7 +240,7 @@ def ingest_file(
         base.sha256 = base.sha256 or sha256_of(path)
         stat = path.stat()
         base.modified_at = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
-        _check_size(stat.st_size, label, options)
+        _check_size(decoded_size(path), label, options)
         unpack = staging / f"unpacked-{file_index:06d}"
         members = read_delivery(path, label, unpack, options.max_file_bytes)
         sheets = [(member, sheet) for member, found in members for sheet in found]
@@ -266,6 +267,7 @@ def ingest_file(
         outcome.independent_records = sheet.independent_records
         outcome.rows_read = sheet.records - sheet.blank_rows
         _ingest_sheet_or_reject(sheet, outcome, options, staging)
+        outcome.path = str(path)  # the delivered file (a zip member's name is in its label)
         outcome.seconds = time.perf_counter() - started
         outcomes.append(outcome)
     return outcomes

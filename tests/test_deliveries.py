@@ -299,7 +299,7 @@ def test_a_zip_that_expands_past_the_bound_is_refused(run_flow, tmp_path: Path) 
     manifest = run_flow([landing], out, max_file_mb=1)
     by_file = {f["source_file"]: f for f in manifest["files"]}
     assert by_file["tiktok_dec_2022.zip"]["reason"] == "file_too_large"
-    assert "decompresses to more than 1 MiB" in by_file["tiktok_dec_2022.zip"]["detail"]
+    assert "expands to 3 MiB, over the 1 MiB limit" in by_file["tiktok_dec_2022.zip"]["detail"]
     assert by_file["tiktok_nov_2022.csv"]["status"] == "ok"
     assert not list((out / "_staging").glob("**/*.csv")) if (out / "_staging").exists() else True
 
@@ -378,3 +378,41 @@ def test_every_file_is_read_or_listed_with_why(run_flow, tmp_path: Path) -> None
     }
     assert rows_per_date(out) == {("tiktok", DEC): 10, ("instagram", DEC): 7}
     assert_every_delivery_reconciles(out)
+
+
+def test_a_workbook_is_bounded_by_what_it_expands_to(run_flow, tmp_path: Path) -> None:
+    """--max-file-mb bounds the decoded size: a workbook far under 1 MiB on disk whose
+    sheet XML is several MiB is refused before it is parsed."""
+    from openpyxl import Workbook
+
+    out, landing = tmp_path / "out", tmp_path / "landing"
+    landing.mkdir()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["handle", "followers"])
+    for _ in range(40_000):
+        sheet.append(["creator", 1000])
+    book.save(landing / "tiktok_dec_2022.xlsx")
+    assert (landing / "tiktok_dec_2022.xlsx").stat().st_size < 1 << 20
+    export(landing / "tiktok_nov_2022.csv", 0, 10)
+    manifest = run_flow([landing], out, max_file_mb=1)
+    by_file = {f["source_file"]: f for f in manifest["files"]}
+    assert by_file["tiktok_dec_2022.xlsx"]["reason"] == "file_too_large"
+    assert "expands to" in by_file["tiktok_dec_2022.xlsx"]["detail"]
+    assert rows_per_date(out) == {("tiktok", "2022-11-01"): 10}
+
+
+def test_a_member_bigger_than_its_header_says_is_still_cut_at_the_bound(tmp_path: Path) -> None:
+    """The copy of an archive member counts the bytes it really writes (a zip header can
+    lie about the size): past the bound it stops, deletes the partial copy and refuses."""
+    import io
+
+    from flows.archives import _copy_bounded
+    from flows.readers import FileRejected
+
+    target = tmp_path / "member.csv"
+    with pytest.raises(FileRejected, match="decompresses to more than 1 MiB"):
+        _copy_bounded(io.BytesIO(b"x" * (3 << 20)), target, "bomb.zip: member.csv", 1 << 20)
+    assert not target.exists()
+    assert _copy_bounded(io.BytesIO(b"x" * 100), target, "ok", 1 << 20) == 100
