@@ -185,6 +185,7 @@ def publish_task(
     """Reconcile, merge, commit, then write the manifest and the reports."""
     out = Path(params.out)
     t0 = time.perf_counter()
+    pub.seed_deliveries(out, run_id)  # an --out from before deliveries were kept
     attributes = delivery_attributes(outcomes, out, dt.datetime.fromisoformat(started_at))
     staged = read_staged(outcomes, build, attributes, run_id)
     delivery_files = sorted({o.delivery_file for o in outcomes})

@@ -593,3 +593,44 @@ def publish_contacts(out: Path, contacts: pl.DataFrame, run_id: str) -> int | No
         existing = scan_table(path).collect().filter(~pl.col("creator_key").is_in(keys.implode()))
         data = pl.concat([existing, contacts.select(existing.columns)], how="vertical_relaxed")
     return _write(path, data, predicate=None, partition_by=None, run_id=run_id)
+
+
+WORKBOOK_SHEET = r"^(.*\.(?:xlsx|xlsm|xls|xlsb|ods))#.*$"
+
+
+def seed_deliveries(out: Path, run_id: str) -> int | None:
+    """An --out published before deliveries were kept has ``creator_snapshots`` but no
+    ``deliveries``: its snapshot rows become the deliveries (one per source file, delivered
+    when the ledger says it was processed), so the first merge keeps every one of them."""
+    path, snapshots = table_path(out, DELIVERIES), table_path(out, SNAPSHOTS)
+    if table_exists(path) or not table_exists(snapshots):
+        return None
+    rows = scan_table(snapshots).collect()
+    ledger = read_ledger(out)
+    known = (
+        ledger.select("source_file", "sha256", "delivered_at").unique(
+            "source_file", keep="last", maintain_order=True
+        )
+        if ledger is not None
+        else pl.DataFrame(
+            schema={
+                "source_file": pl.String,
+                "sha256": pl.String,
+                "delivered_at": pl.Datetime("us"),
+            }
+        )
+    )
+    rows = (
+        rows.join(known, on="source_file", how="left")
+        .with_columns(
+            delivery_file=pl.col("source_file").str.replace(WORKBOOK_SHEET, "$1"),
+            sha256=pl.col("sha256").fill_null(""),
+            delivered_at=pl.col("delivered_at")
+            .cast(pl.Datetime("us"))
+            .fill_null(dt.datetime(1970, 1, 1)),
+            file_modified_at=pl.lit(None, pl.Datetime("us")),
+        )
+        .select(*rows.columns, "delivery_file", "sha256", "delivered_at", "file_modified_at")
+        .sort("snapshot_date", maintain_order=True)
+    )
+    return _commit_partitioned(path, rows, "snapshot_date", replace=None, run_id=run_id)

@@ -416,3 +416,23 @@ def test_a_member_bigger_than_its_header_says_is_still_cut_at_the_bound(tmp_path
         _copy_bounded(io.BytesIO(b"x" * (3 << 20)), target, "bomb.zip: member.csv", 1 << 20)
     assert not target.exists()
     assert _copy_bounded(io.BytesIO(b"x" * 100), target, "ok", 1 << 20) == 100
+
+
+def test_an_output_folder_from_before_deliveries_keeps_every_row(run_flow, tmp_path: Path) -> None:
+    """An --out published by the previous version (snapshots, no deliveries table): its
+    rows become deliveries, so a new file for the same date adds to them."""
+    out, landing = tmp_path / "out", tmp_path / "landing"
+    export(landing / "tiktok_dec_2022.csv", 0, 40)
+    (landing / "instagram_dec_2022.csv").write_text("handle,followers\nig_1,500\nig_2,600\n")
+    run_flow([landing], out)
+    shutil.rmtree(out / "deliveries")  # what the previous version left
+    more = tmp_path / "more"
+    export(more / "tiktok_dec_2022_late.csv", 40, 45)
+    run_flow([more], out)
+    assert rows_per_date(out) == {("tiktok", DEC): 45, ("instagram", DEC): 2}
+    assert rows_per_file(out) == {
+        "tiktok_dec_2022.csv": 40,
+        "instagram_dec_2022.csv": 2,
+        "tiktok_dec_2022_late.csv": 5,
+    }
+    assert_every_delivery_reconciles(out)
