@@ -355,6 +355,8 @@ def test_every_file_is_read_or_listed_with_why(run_flow, tmp_path: Path) -> None
     (landing / ".DS_Store").write_bytes(b"\0\1junk")
     (landing / "~$roster.xlsx").write_bytes(b"lock")
     (landing / "brief.pdf").write_bytes(b"%PDF-1.4")
+    (landing / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    export(landing / ".git" / "tiktok_jan_2022.csv", 0, 3)
     elsewhere = export(tmp_path / "agency" / "instagram_dec_2022.csv", 0, 7).parent
     (landing / "agency").symlink_to(elsewhere, target_is_directory=True)
     (landing / "agency" / "loop").symlink_to(landing, target_is_directory=True)
@@ -369,6 +371,8 @@ def test_every_file_is_read_or_listed_with_why(run_flow, tmp_path: Path) -> None
     why = {f["source_file"]: f["reason"] for f in second["not_read"]}
     assert why == {
         ".DS_Store": "hidden",
+        ".git": "hidden",
+        "gone.csv": "broken_symlink",
         "README.txt": "not_an_export",
         "agency/loop": "symlink_loop",
         "brief.pdf": "not_an_export",

@@ -394,3 +394,28 @@ def test_a_publish_that_fails_part_way_says_where_each_table_is_and_the_next_run
     assert (mia["followers"], mia["source_file"]) == (16_000_000, "tiktok_oct_2026_fix.csv")
     q = pl.read_delta(str(out / "quarantine")).filter(pl.col("reason") == "superseded")
     assert q.select("source_file", "raw_value").rows() == [("tiktok_oct_2026.xlsx", "dancewithmia")]
+
+
+class _State:
+    def __init__(self, err: BaseException) -> None:
+        self.err = err
+
+    def result(self) -> None:
+        raise self.err
+
+
+@pytest.mark.parametrize(
+    ("err", "retried"),
+    [
+        (OSError(28, "No space left on device"), False),  # ENOSPC
+        (OSError(27, "File too large"), False),  # EFBIG
+        (OSError(5, "Input/output error"), True),  # EIO may pass
+        (TimeoutError("slow share"), True),
+        (PermissionError(13, "Permission denied"), False),
+        (ValueError("bad data"), False),
+    ],
+)
+def test_only_errors_that_may_pass_are_retried(err: BaseException, retried: bool) -> None:
+    from flows.enrich_roster import _transient
+
+    assert _transient(None, None, _State(err)) is retried
