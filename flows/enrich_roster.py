@@ -74,7 +74,7 @@ class EnrichParams(BaseModel):
     max_file_mb: int = Field(
         2048,
         ge=1,
-        description="largest input file accepted, MiB (memory bound, see RELIABILITY.md)",
+        description="largest size an input file may expand to, MiB (memory bound, RELIABILITY.md)",
     )
     task_runner: Literal["thread", "dask"] = Field(
         "thread", description="thread: one machine; dask: a dask.distributed cluster"

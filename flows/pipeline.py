@@ -213,7 +213,7 @@ def _check_size(size: int, label: str, options: RunOptions) -> None:
             "file_too_large",
             f"{label} expands to {size / 2**20:,.0f} MiB, over the "
             f"{options.max_file_bytes / 2**20:,.0f} MiB limit that keeps a run inside "
-            "this machine's memory (peak is about 8x the file size); split the export, "
+            "this machine's memory (reading takes up to about 13x that); split the export, "
             "or raise the limit with --max-file-mb on a bigger machine",
         )
 
