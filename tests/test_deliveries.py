@@ -440,3 +440,29 @@ def test_an_output_folder_from_before_deliveries_keeps_every_row(run_flow, tmp_p
         "tiktok_dec_2022_late.csv": 5,
     }
     assert_every_delivery_reconciles(out)
+
+
+@pytest.mark.real_exports
+def test_real_exports_a_corrections_file_keeps_every_creator(run_flow, tmp_path: Path) -> None:
+    """The issue's reproduction on the real 2022 TikTok exports: a 10-row corrections file
+    for December used to leave 10 of its 999 rows (creators 1,523 -> 988)."""
+    from tests.conftest import REAL_EXPORTS
+
+    out, landing = tmp_path / "out", tmp_path / "landing"
+    landing.mkdir()
+    for month in ("nov", "dec"):
+        shutil.copy(REAL_EXPORTS / f"tiktok_{month}_2022.csv", landing)
+    run_flow([landing], out)
+    before = rows_per_date(out)
+    creators_before = pl.read_delta(str(out / "creators")).height
+    lines = (landing / "tiktok_dec_2022.csv").read_text(encoding="utf-8").splitlines()
+    (landing / "tiktok_dec_2022_corrections.csv").write_text(
+        "\n".join(lines[:11]) + "\n", encoding="utf-8"
+    )
+    manifest = run_flow([landing], out)
+    assert [f["source_file"] for f in manifest["files"]] == ["tiktok_dec_2022_corrections.csv"]
+    assert rows_per_date(out) == before  # the month keeps all its creators
+    assert pl.read_delta(str(out / "creators")).height == creators_before
+    assert rows_per_file(out)["tiktok_dec_2022_corrections.csv"] == 10
+    assert superseded(out).height == 10
+    assert_every_delivery_reconciles(out)
