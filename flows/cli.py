@@ -247,6 +247,14 @@ def print_summary(manifest: dict[str, Any]) -> None:
         for f in skipped:
             t.add_row(f["source_file"], f["processed_by_run"])
         console.print(t)
+    not_read = manifest.get("not_read", [])
+    if not_read:
+        t = Table(title="not read: not an export", show_lines=False)
+        t.add_column("file", overflow="fold")
+        t.add_column("why", overflow="fold")
+        for f in not_read:
+            t.add_row(f["source_file"], f["detail"] or f["reason"])
+        console.print(t)
     tiers = manifest.get("rows_by_platform_tier", [])
     if tiers:
         order = ["nano", "micro", "mid", "macro", "mega"]

@@ -3,8 +3,8 @@
 One row per (table, column): SQL type (as BI sees it in ``roster.duckdb``), nullability,
 description, allowed values (``isin`` checks), unit (``metadata={"unit": ...}``) and the other
 column checks (``ge``, ``str_length``, ...). Nothing here is written by hand except the growth
-columns that ``flows.publish.creators_from_snapshots`` adds to ``creators``: they have no model in
-``schemas/models.py`` yet, so ``CreatorsGrowth`` below declares them the same way.
+columns that ``transforms.creators.creators_from_snapshots`` adds to ``creators``: they have no
+model in ``schemas/models.py`` yet, so ``CreatorsGrowth`` below declares them the same way.
 
 ``write_data_dictionary(OUT)`` writes ``OUT/data_dictionary.md`` and ``OUT/data_dictionary.json``
 (each atomically). The docs copy is kept with::
@@ -26,7 +26,8 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
-from flows.publish import CREATORS, QUARANTINE, SNAPSHOTS, write_json_atomic, write_text_atomic
+from flows.atomic import write_json_atomic, write_text_atomic
+from flows.tables import CREATORS, QUARANTINE, SNAPSHOTS
 from schemas.models import EnrichedRoster, QuarantineRow
 
 
@@ -100,16 +101,18 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         SNAPSHOTS,
         EnrichedRoster,
-        "Every published roster row. A run replaces the rows of each (platform, snapshot_date) "
-        "it carries, so re-running the same exports never duplicates history.",
+        "Every published roster row: the deliveries (files, sheets) of each platform and "
+        "snapshot_date merged per creator, the later delivery winning (the others are in "
+        "quarantine as superseded). A file delivered again at the same path replaces its "
+        "earlier version, so re-running the same exports never duplicates history.",
         "one row per (platform, creator_key, snapshot_date)",
         "snapshot_date",
     ),
     TableSpec(
         QUARANTINE,
         QuarantineRow,
-        "Rejected rows and whole rejected files, with the reason and how to fix it. A run "
-        "replaces the rows of each source file it reads.",
+        "Rejected rows and whole rejected files, with the reason and how to fix it, and rows "
+        "superseded by a later delivery. A run replaces the rows of each source file it reads.",
         "one row per rejected cell, row or file (source_row null for a whole file)",
         None,
     ),

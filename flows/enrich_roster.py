@@ -1,12 +1,11 @@
 """The ``enrich-roster`` Prefect flow: a task per input file, then enrich, then publish."""
 
 import datetime as dt
-import os
 import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -18,17 +17,36 @@ from flows import publish as pub
 from flows.catalog import refresh_catalog
 from flows.config import load_rate_card
 from flows.dictionary import write_data_dictionary
+from flows.discover import Discovery, discover, discover_inputs
+from flows.manifest import FileRecord, Manifest, PlatformTierRows, SkippedFile
 from flows.pipeline import (
     FileOutcome,
+    ReconciliationError,
     RosterBuild,
     RunOptions,
     build_roster,
-    empty_quarantine,
     ingest_file,
-    reconcile,
+    is_disk_full,
     sha256_of,
 )
-from flows.readers import SUPPORTED_SUFFIXES
+from flows.publish_steps import (
+    Merged,
+    PublishIncomplete,
+    as_disk_full,
+    check_reconciled,
+    commit_tables,
+    delivery_attributes,
+    ledger_rows,
+    merge_dates,
+    publish_failure,
+    read_staged,
+)
+
+if TYPE_CHECKING:
+    from prefect.futures import PrefectFuture
+    from prefect.task_runners import TaskRunner
+
+__all__ = ["ReconciliationError", "discover_inputs"]
 
 CODE_VERSION = "0.1.0"
 
@@ -56,7 +74,7 @@ class EnrichParams(BaseModel):
     max_file_mb: int = Field(
         2048,
         ge=1,
-        description="largest input file accepted, MiB (memory bound, see RELIABILITY.md)",
+        description="largest size an input file may expand to, MiB (memory bound, RELIABILITY.md)",
     )
     task_runner: Literal["thread", "dask"] = Field(
         "thread", description="thread: one machine; dask: a dask.distributed cluster"
@@ -87,41 +105,13 @@ class UsageError(ValueError):
     """Bad invocation: exit status 2."""
 
 
-class ReconciliationError(RuntimeError):
-    """Counts do not add up: nothing is published."""
-
-
-def discover_inputs(inputs: list[str]) -> list[tuple[Path, str]]:
-    """Expand folders (sorted, recursive, supported formats only) into (path, label)."""
-    found: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            found += sorted(
-                f
-                for f in p.rglob("*")
-                if f.is_file()
-                and f.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
-        else:
-            found.append(p)
-    seen: dict[str, int] = {}
-    out = []
-    for f in dict.fromkeys(x.resolve() for x in found):
-        label = f.name
-        if label in seen:  # same file name in two folders: qualify with the folder
-            label = f"{f.parent.name}/{f.name}"
-        seen[label] = seen.get(label, 0) + 1
-        out.append((f, label))
-    return out
-
-
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry only errors that may pass: IO hiccups, not bad data."""
     try:
         state.result()
     except (OSError, TimeoutError) as err:
+        if is_disk_full(err):
+            return False  # a full disk or a size limit does not pass by retrying
         return not isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError))
     except Exception:
         return False
@@ -171,6 +161,18 @@ def enrich_task(
     return build_roster(outcomes, options, Path(staging), run_id, history=history)
 
 
+def vacuum_quietly(out: Path) -> None:
+    """Housekeeping of earlier runs' files; a failure here must not stop the publish."""
+    try:
+        removed = pub.vacuum_tables(out)
+        if any(removed.values()):
+            get_run_logger().info(
+                "vacuum: deleted unused data files older than a week: %s", removed
+            )
+    except Exception as err:
+        get_run_logger().warning("vacuum skipped: %s", err)
+
+
 @task(
     name="publish",
     cache_policy=NO_CACHE,
@@ -185,129 +187,106 @@ def publish_task(
     run_id: str,
     started_at: str,
     timings: dict[str, float],
-    skipped: list[dict[str, Any]],
+    skipped: list[SkippedFile],
     processing_key: str,
 ) -> dict[str, Any]:
+    """Reconcile, merge, commit, then write the manifest and the reports."""
     out = Path(params.out)
     t0 = time.perf_counter()
-    quarantine = (
-        (
-            pl.concat([pl.read_parquet(p) for p in build.quarantine_paths], how="vertical")
-            if build.quarantine_paths
-            else empty_quarantine()
-        )
-        .with_columns(run_id=pl.lit(run_id))
-        .sort("source_file", "source_row", "reason", nulls_last=False)
+    pub.seed_deliveries(out, run_id)  # an --out from before deliveries were kept
+    attributes = delivery_attributes(outcomes, out, dt.datetime.fromisoformat(started_at))
+    staged = read_staged(outcomes, build, attributes, run_id)
+    delivery_files = sorted({o.delivery_file for o in outcomes})
+    merged = merge_dates(out, staged, delivery_files, run_id)
+    files = check_reconciled(outcomes, staged, merged)
+    vacuum_quietly(out)
+    delivered_at = dict(attributes.select("source_file", "delivered_at").iter_rows())
+    replaced = sorted(
+        {o.source_file for o in outcomes} | set(pub.source_files_of(out, delivery_files))
     )
-    files = reconcile(outcomes, build, quarantine)
-    broken = [f for f in files if not f["reconciled"]]
-    if broken:
-        raise ReconciliationError(
-            "counts do not reconcile, nothing was published: "
-            + "; ".join(
-                f"{f['source_file']}: {f['records']} records (independent count "
-                f"{f['independent_records']}), {f['blank_rows']} blank, read {f['rows_read']}"
-                f" vs enriched {f['enriched']} + quarantined {f['quarantined']} + "
-                f"duplicates {f['duplicates_collapsed']}"
-                for f in broken
-            )
+    before = pub.table_versions(out)
+    try:
+        versions = commit_tables(
+            out,
+            merged,
+            staged,
+            replaced,
+            build.contacts_path if params.keep_contacts else None,
+            ledger_rows(outcomes, files, processing_key, delivered_at, run_id),
+            run_id,
         )
-    enriched = Path(build.enriched_path) if build.enriched_path else None
-    by_sha = {o.source_file: o for o in outcomes}
-    versions: dict[str, int | None] = {}
-    try:  # housekeeping of earlier runs' files; a failure here must not stop the publish
-        removed = pub.vacuum_tables(out)
-        if any(removed.values()):
-            get_run_logger().info(
-                "vacuum: deleted unused data files older than a week: %s", removed
-            )
     except Exception as err:
-        get_run_logger().warning("vacuum skipped: %s", err)
-    _fault_point("before-commit")
-    if enriched is not None:
-        versions[pub.SNAPSHOTS] = pub.publish_snapshots(out, enriched, run_id)
-    _fault_point("between-commits")
-    versions[pub.QUARANTINE] = pub.publish_quarantine(
-        out, quarantine, [o.source_file for o in outcomes], run_id
-    )
-    if enriched is not None:
-        versions[pub.CREATORS] = pub.publish_creators(out, run_id)
-    if params.keep_contacts and build.contacts_path:
-        versions[pub.CONTACTS] = pub.publish_contacts(
-            out, pl.read_parquet(build.contacts_path), run_id
-        )
-    versions[pub.LEDGER] = pub.publish_ledger(
-        out,
-        [
-            {
-                "source_file": f["source_file"],
-                "path": by_sha[f["source_file"]].path,
-                "sha256": by_sha[f["source_file"]].sha256,
-                "processing_key": processing_key,
-                "status": f["status"],
-                "rows_read": f["rows_read"],
-                "enriched": f["enriched"],
-                "quarantined": f["quarantined"],
-                "duplicates_collapsed": f["duplicates_collapsed"],
-                "run_id": run_id,
-            }
-            for f in files
-        ],
-        run_id,
-    )
+        raise PublishIncomplete(publish_failure(out, err, before, merged.dates)) from err
     refresh_catalog(out)
     write_data_dictionary(out)
     timings["publish"] = time.perf_counter() - t0
-
-    rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
-    manifest = {
-        "run_id": run_id,
-        "started_at": started_at,
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "code_version": CODE_VERSION,
-        "rate_card_version": rate_card.meta.version,
-        "tier_scheme": params.tier_scheme or rate_card.meta.default_scheme,
-        "params": params.model_dump(mode="json"),
-        "table_versions": versions,
-        "files": [
-            {
-                **f,
-                "sha256": by_sha[f["source_file"]].sha256,
-                "path": by_sha[f["source_file"]].path,
-                "platform": by_sha[f["source_file"]].platform,
-                "snapshot_date": by_sha[f["source_file"]].snapshot_date,
-                "detail": by_sha[f["source_file"]].detail,
-                "mapping": by_sha[f["source_file"]].mapping,
-                "decisions": by_sha[f["source_file"]].decisions,
-                "unmapped_columns": by_sha[f["source_file"]].unmapped_columns,
-                "notes": by_sha[f["source_file"]].notes,
-            }
-            for f in files
-        ],
-        "skipped_files": skipped,
-        "quarantine_by_reason": dict(
-            quarantine.group_by("reason").len().sort("reason").iter_rows()
-        ),
-        "quarantined_rows_by_reason": quarantined_rows_by_reason(quarantine, files),
-        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
-    }
-    if enriched is not None:
-        by_tier = (
-            pl.scan_parquet(enriched)
-            .group_by("platform", "tier")
-            .len()
-            .sort("platform", "tier")
-            .collect()
-        )
-        if by_tier.height:
-            manifest["rows_by_platform_tier"] = [
-                {"platform": p, "tier": t, "rows": n} for p, t, n in by_tier.iter_rows()
-            ]
+    quarantine = pl.concat([staged.quarantine, merged.superseded.select(staged.quarantine.columns)])
+    manifest = build_manifest(
+        outcomes, files, params, run_id, started_at, versions, merged, quarantine, timings
+    )
+    manifest.skipped_files = [s for s in skipped if s.reason == "already_processed"]
+    manifest.not_read = [s for s in skipped if s.reason != "already_processed"]
+    payload = manifest.model_dump(mode="json")
     if quarantine.height:  # for analysts fixing their exports in a spreadsheet
-        pub.write_csv_safe(out / "runs" / run_id / "quarantine.csv", quarantine)
-    pub.write_json_atomic(out / "runs" / run_id / "manifest.json", manifest)
-    publish_artifacts(manifest)
-    return manifest
+        pub.write_csv_safe(
+            out / "runs" / run_id / "quarantine.csv",
+            quarantine.sort("source_file", "source_row", "reason", nulls_last=False),
+        )
+    pub.write_json_atomic(out / "runs" / run_id / "manifest.json", payload)
+    publish_artifacts(payload)
+    return payload
+
+
+def build_manifest(
+    outcomes: list[FileOutcome],
+    files: list[dict],
+    params: EnrichParams,
+    run_id: str,
+    started_at: str,
+    versions: dict[str, int | None],
+    merged: Merged,
+    quarantine: pl.DataFrame,
+    timings: dict[str, float],
+) -> Manifest:
+    rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
+    by_file = {o.source_file: o for o in outcomes}
+    records = [
+        FileRecord(
+            **{k: v for k, v in f.items() if k not in ("orphan", "problems")},
+            sha256=by_file[f["source_file"]].sha256,
+            path=by_file[f["source_file"]].path,
+            platform=by_file[f["source_file"]].platform,
+            snapshot_date=by_file[f["source_file"]].snapshot_date,
+            detail=by_file[f["source_file"]].detail,
+            copy_of=by_file[f["source_file"]].copy_of,
+            mapping=by_file[f["source_file"]].mapping,
+            decisions=by_file[f["source_file"]].decisions,
+            unmapped_columns=by_file[f["source_file"]].unmapped_columns,
+            notes=by_file[f["source_file"]].notes,
+        )
+        for f in files
+    ]
+    own = merged.snapshots.filter(pl.col("source_file").is_in(list(by_file)))
+    by_tier = own.group_by("platform", "tier").len().sort("platform", "tier")
+    return Manifest(
+        run_id=run_id,
+        started_at=started_at,
+        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        code_version=CODE_VERSION,
+        rate_card_version=rate_card.meta.version,
+        tier_scheme=params.tier_scheme or rate_card.meta.default_scheme,
+        params=params.model_dump(mode="json"),
+        table_versions=versions,
+        snapshot_dates_merged=[d.isoformat() for d in merged.dates],
+        files=records,
+        skipped_files=[],
+        quarantine_by_reason=dict(quarantine.group_by("reason").len().sort("reason").iter_rows()),
+        quarantined_rows_by_reason=quarantined_rows_by_reason(quarantine, files),
+        rows_by_platform_tier=[
+            PlatformTierRows(platform=p, tier=t, rows=n) for p, t, n in by_tier.iter_rows()
+        ],
+        timings_seconds={k: round(v, 3) for k, v in timings.items()},
+    )
 
 
 def summary_markdown(manifest: dict[str, Any]) -> str:
@@ -328,6 +307,8 @@ def summary_markdown(manifest: dict[str, Any]) -> str:
         )
     for f in manifest.get("skipped_files", []):
         lines.append(f"| {f['source_file']} | skipped (seen in {f['processed_by_run']}) | | | | |")
+    for f in manifest.get("not_read", []):
+        lines.append(f"| {f['source_file']} | not read: {f['reason']} ({f['detail']}) | | | | |")
     if manifest.get("rows_by_platform_tier"):
         lines += ["", "| platform | tier | rows |", "|---|---|---:|"]
         lines += [
@@ -404,35 +385,38 @@ def processing_key_of(params: EnrichParams, rate_card_version: str, scheme: str)
     )
 
 
-def _fault_point(name: str) -> None:
-    """Fault injection for the crash tests: ROSTER_FAULT_PAUSE=<point>:<seconds> makes the
-    run sleep at that point of the publish, so a test can SIGKILL it there."""
-    spec = os.environ.get("ROSTER_FAULT_PAUSE", "")
-    point, _, seconds = spec.partition(":")
-    if point == name:
-        print(f"fault point {name}: pausing {seconds}s", flush=True)
-        time.sleep(float(seconds or 60))
+def sha256_or_none(path: Path) -> str | None:
+    """The file's SHA-256, or None when it cannot be read (ingest then quarantines it)."""
+    try:
+        return sha256_of(path)
+    except OSError as err:
+        if is_disk_full(err):
+            raise
+        return None
+
+
+def flag_copies(outcomes: list[FileOutcome], loaded: dict[str, tuple[str, str]]) -> None:
+    """A file whose bytes equal an already loaded delivery under another name (a vendor
+    re-sending November as December) is processed as its name says, and flagged."""
+    firsts: dict[str, str] = {}
+    for o in outcomes:
+        firsts.setdefault(o.sha256, o.delivery_file)
+    for o in outcomes:
+        other, run = loaded.get(o.sha256, (None, None))
+        if other is not None and other != o.delivery_file:
+            o.copy_of = other
+            o.notes.append(f"same bytes as {other}, loaded by run {run}")
+        elif firsts[o.sha256] != o.delivery_file:
+            o.copy_of = firsts[o.sha256]
+            o.notes.append(f"same bytes as {o.copy_of}, in this run")
 
 
 def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
-@flow(
-    name="enrich-roster",
-    log_prints=False,
-    validate_parameters=True,
-    # deployments run the flow as declared: a bounded pool, files in parallel
-    task_runner=ThreadPoolTaskRunner(max_workers=2),
-)
-def enrich_roster(params: EnrichParams) -> dict[str, Any]:
-    """Ingest every export under ``params.inputs`` and publish the enriched roster."""
-    flow_started = time.perf_counter()
-    logger = get_run_logger()
-    run_id = new_run_id()
-    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    out = Path(params.out)
-    options = RunOptions(
+def run_options(params: EnrichParams) -> RunOptions:
+    return RunOptions(
         platform=params.platform,
         snapshot_date=params.snapshot_date,
         mapping_file=params.mapping,
@@ -441,70 +425,144 @@ def enrich_roster(params: EnrichParams) -> dict[str, Any]:
         keep_contacts=params.keep_contacts,
         max_file_bytes=params.max_file_mb << 20,
     )
+
+
+def not_read_files(found: Discovery) -> list[SkippedFile]:
+    return [
+        SkippedFile(source_file=n.label, path=n.path, reason=n.reason, detail=n.detail)
+        for n in found.not_read
+    ]
+
+
+def split_known(
+    files: list[tuple[Path, str]], params: EnrichParams, processing_key: str
+) -> tuple[list[tuple[Path, str, str | None]], list[SkippedFile]]:
+    """(files to process with their SHA-256, files skipped as already processed): a file
+    is skipped when the same path with the same bytes was processed with these options."""
+    hashes = {str(path): sha256_or_none(path) for path, _ in files}
+    seen: dict[tuple[str, str | None], str] = {}
+    if not params.full_refresh:
+        seen.update(pub.ledger_lookup(Path(params.out), processing_key))
+    todo, skipped = [], []
+    for path, label in files:
+        sha = hashes[str(path)]
+        if (label, sha) in seen:
+            skipped.append(
+                SkippedFile(
+                    source_file=label,
+                    path=str(path),
+                    sha256=sha,
+                    processed_by_run=seen[(label, sha)],
+                )
+            )
+        else:
+            todo.append((path, label, sha))
+    return todo, skipped
+
+
+def nothing_to_do(
+    run_id: str, params: EnrichParams, not_read: list[SkippedFile], started: float
+) -> dict[str, Any]:
+    """A nightly run on an empty landing folder has nothing to do: that is not a failure."""
+    get_run_logger().warning("no export files found in %s", ", ".join(params.inputs))
+    return {
+        "run_id": run_id,
+        "files": [],
+        "skipped_files": [],
+        "not_read": [n.model_dump(mode="json") for n in not_read],
+        "nothing_to_do": True,
+        "params": params.model_dump(mode="json"),
+        "timings_seconds": {"flow_total": round(time.perf_counter() - started, 3)},
+    }
+
+
+def process(
+    params: EnrichParams,
+    files: list[tuple[Path, str]],
+    not_read: list[SkippedFile],
+    run_id: str,
+    started_at: str,
+    staging: Path,
+) -> dict[str, Any]:
+    """Ingest the new files, build the roster, publish: under the lock, in ``staging``."""
+    out = Path(params.out)
+    t0 = time.perf_counter()
+    rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
+    processing_key = processing_key_of(
+        params, rate_card.meta.version, params.tier_scheme or rate_card.meta.default_scheme
+    )
+    todo, skipped = split_known(files, params, processing_key)
+    get_run_logger().info(
+        "run %s: %d input file(s) -> %s (%d already processed, skipped)",
+        run_id,
+        len(files),
+        out,
+        len(skipped),
+    )
+    options = run_options(params)
+    futures = [
+        ingest_task.submit(str(path), label, i, options, str(staging), sha)
+        for i, (path, label, sha) in enumerate(todo)
+    ]
+    outcomes = [o for fut in futures for o in fut.result()]
+    flag_copies(outcomes, pub.loaded_copies(out))
+    timings = {"ingest": time.perf_counter() - t0}
+    build = enrich_task(
+        outcomes, options, str(staging), run_id, str(pub.table_path(out, pub.SNAPSHOTS))
+    )
+    timings.update(build.seconds)
+    return publish_task(
+        outcomes,
+        build,
+        params,
+        run_id,
+        started_at,
+        timings,
+        [*skipped, *not_read],
+        processing_key,
+    )
+
+
+@flow(
+    name="enrich-roster",
+    log_prints=False,
+    validate_parameters=True,
+    # deployments run the flow as declared: a bounded pool, files in parallel
+    task_runner=cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=2)),
+)
+def enrich_roster(params: EnrichParams) -> dict[str, Any]:
+    """Ingest every export under ``params.inputs`` and publish the enriched roster."""
+    flow_started = time.perf_counter()
+    run_id = new_run_id()
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    out = Path(params.out)
     load_rate_card(Path(params.rate_card) if params.rate_card else None).scheme(params.tier_scheme)
-    files = discover_inputs(params.inputs)
-    if not files:
-        # a nightly run on an empty landing folder has nothing to do: that is not a failure
-        logger.warning("no export files found in %s", ", ".join(params.inputs))
-        return {
-            "run_id": run_id,
-            "files": [],
-            "skipped_files": [],
-            "nothing_to_do": True,
-            "params": params.model_dump(mode="json"),
-            "timings_seconds": {"flow_total": round(time.perf_counter() - flow_started, 3)},
-        }
-    timings: dict[str, float] = {}
+    found = discover(params.inputs, out)
+    not_read = not_read_files(found)
+    for n in not_read:
+        get_run_logger().info("not read: %s", n.detail)
+    if not found.files:
+        return nothing_to_do(run_id, params, not_read, flow_started)
     with pub.exclusive_lock(out, run_id, params.wait_lock):
         pub.remove_stale_staging(out)  # left by a killed run; we hold the lock
         staging = out / "_staging" / run_id
         staging.mkdir(parents=True, exist_ok=True)
         try:
-            t0 = time.perf_counter()
-            rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
-            processing_key = processing_key_of(
-                params, rate_card.meta.version, params.tier_scheme or rate_card.meta.default_scheme
-            )
-            hashes = {str(path): sha256_of(path) for path, _ in files}
-            seen = {} if params.full_refresh else pub.ledger_lookup(out, processing_key)
-            todo = [(p, label) for p, label in files if hashes[str(p)] not in seen]
-            skipped = [
-                {
-                    "source_file": label,
-                    "path": str(p),
-                    "sha256": hashes[str(p)],
-                    "processed_by_run": seen[hashes[str(p)]],
-                }
-                for p, label in files
-                if hashes[str(p)] in seen
-            ]
-            logger.info(
-                "run %s: %d input file(s) -> %s (%d already processed, skipped)",
-                run_id,
-                len(files),
-                out,
-                len(skipped),
-            )
-            futures = [
-                ingest_task.submit(str(path), label, i, options, str(staging), hashes[str(path)])
-                for i, (path, label) in enumerate(todo)
-            ]
-            outcomes = [o for fut in futures for o in fut.result()]
-            timings["ingest"] = time.perf_counter() - t0
-            build = enrich_task(
-                outcomes, options, str(staging), run_id, str(pub.table_path(out, pub.SNAPSHOTS))
-            )
-            timings.update(build.seconds)
-            manifest = publish_task(
-                outcomes, build, params, run_id, started_at, timings, skipped, processing_key
-            )
+            manifest = process(params, found.files, not_read, run_id, started_at, staging)
+        except PublishIncomplete:
+            raise  # its message already says where each table is
+        except Exception as err:
+            full = as_disk_full(out, err)
+            if full is None:
+                raise
+            raise full from err
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             with_parent = staging.parent
             if with_parent.exists() and not any(with_parent.iterdir()):
                 with_parent.rmdir()
     manifest["timings_seconds"]["flow_total"] = round(time.perf_counter() - flow_started, 3)
-    logger.info("run %s published", run_id)
+    get_run_logger().info("run %s published", run_id)
     return manifest
 
 

@@ -9,16 +9,19 @@ Counts are reconciled per file before anything is published.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
+from flows.archives import decoded_size, read_delivery
 from flows.config import load_country_aliases, load_rate_card
 from flows.ingest import parse_sheet, plan_sheet, reader_failures, validate_rows
-from flows.readers import FileRejected, RawSheet, read_export
+from flows.readers import FileRejected, RawSheet
 from schemas import EnrichedRoster, soft_validate
 from schemas.validation import FAILURE_COLUMNS
 from transforms.country import country_lookup
@@ -26,13 +29,29 @@ from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_k
 from transforms.enrich import creator_key, enrich, reach_observations
 from transforms.reach_model import fit_reach
 
-QUARANTINE_COLUMNS = {
+QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
     **FAILURE_COLUMNS,
-    "detail": pl.String,
-    "platform": pl.String,
-    "snapshot_date": pl.Date,
+    "detail": pl.String(),
+    "platform": pl.String(),
+    "snapshot_date": pl.Date(),
 }
-ROW_BITS = 40  # _input_order = file_index << 40 | source_row
+# Every staged artefact is named by a stage index unique in the run (``stage_index``), and
+# ``_input_order`` = stage index << ROW_BITS | source_row orders rows across files.
+ROW_BITS = 32  # rows per sheet < 2**32
+SHEET_BITS = 12  # sheets per workbook < 4095; stage index = file << 12 | sheet
+WHOLE_FILE = (1 << SHEET_BITS) - 1  # the stage index "sheet" of a file rejected whole
+DELIVERY_KEY = ("source_file", "platform", "handle_norm", "snapshot_date")
+
+
+def stage_index(file_index: int, sheet: int | None) -> int:
+    """A number unique to each staged artefact of a run: one per workbook sheet, and one
+    for a file rejected whole (``sheet`` None). Sheets past the 4094th are refused."""
+    if sheet is not None and sheet >= WHOLE_FILE:
+        raise FileRejected(
+            "too_many_sheets",
+            f"the workbook has more than {WHOLE_FILE - 1} sheets; split it into workbooks",
+        )
+    return (file_index << SHEET_BITS) | (WHOLE_FILE if sheet is None else sheet)
 
 
 @dataclass
@@ -50,10 +69,13 @@ class RunOptions:
 class FileOutcome:
     """What happened to one input file (or workbook sheet). Small and JSON-friendly."""
 
-    source_file: str
+    source_file: str  # the delivery: path relative to the input root, "#sheet" for a sheet
     path: str
     sha256: str
-    file_index: int
+    file_index: int  # stage index, unique per outcome of a run (see stage_index)
+    delivery_file: str = ""  # the file part of source_file: the unit a later run replaces
+    modified_at: str | None = None  # the file's modification time (UTC, ISO)
+    copy_of: str | None = None  # an already loaded delivery with exactly the same bytes
     status: str = "ok"  # ok | quarantined
     reason: str | None = None
     detail: str | None = None
@@ -121,6 +143,68 @@ def file_rejection(outcome: FileOutcome, reason: str, detail: str) -> pl.DataFra
     )
 
 
+RUN_LEVEL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+def failure_as_rejection(err: Exception, label: str) -> FileRejected:
+    """A per-file failure as a whole-file rejection, so the other files go on. A full
+    disk is the run's problem, not the file's: it is raised again by the caller."""
+    first = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+    if isinstance(err, PermissionError):
+        return FileRejected(
+            "permission_denied",
+            f"{label}: cannot be opened (permission denied); give the user that runs the "
+            "roster read access to it",
+        )
+    if isinstance(err, RecursionError):
+        return FileRejected(
+            "too_deeply_nested",
+            f"{label}: nested too deeply to read ({first}); export flat records "
+            "(a JSON array of objects, or CSV)",
+        )
+    if isinstance(err, OSError):
+        return FileRejected("unreadable_file", f"{label}: cannot be read ({first})")
+    return FileRejected(
+        "reader_error",
+        f"{label}: the reader failed ({type(err).__name__}: {first}); deliver it again as "
+        "CSV, or report the file to the roster team",
+    )
+
+
+DISK_FULL_TEXT = ("No space left", "File too large", "os error 28", "os error 27", "Disk quota")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """A full disk or a file-size limit, whichever layer reports it (Python's OSError, or
+    the text of a polars/arrow/Delta error that wraps the OS error)."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = err
+    while cur is not None and len(chain) < 10:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return any(
+        (isinstance(e, OSError) and e.errno in RUN_LEVEL_ERRNOS)
+        or any(t in str(e) for t in DISK_FULL_TEXT)
+        for e in chain
+    )
+
+
+def _is_run_level(err: BaseException) -> bool:
+    return isinstance(err, MemoryError) or is_disk_full(err)
+
+
+def _check_size(size: int, label: str, options: RunOptions) -> None:
+    """The memory bound, on what the file expands to (``decoded_size``)."""
+    if size > options.max_file_bytes:
+        raise FileRejected(
+            "file_too_large",
+            f"{label} expands to {size / 2**20:,.0f} MiB, over the "
+            f"{options.max_file_bytes / 2**20:,.0f} MiB limit that keeps a run inside "
+            "this machine's memory (reading takes up to about 13x that); split the export, "
+            "or raise the limit with --max-file-mb on a bigger machine",
+        )
+
+
 def ingest_file(
     path: Path,
     label: str,
@@ -129,42 +213,65 @@ def ingest_file(
     staging: Path,
     sha256: str | None = None,
 ) -> list[FileOutcome]:
-    """Read, parse and validate one input file; stage results under ``staging``."""
+    """Read, parse and validate one input file; stage results under ``staging``. Any
+    failure of this one file quarantines it whole; only a full disk stops the run."""
     started = time.perf_counter()
-    digest = sha256 or sha256_of(path)
-    base = FileOutcome(source_file=label, path=str(path), sha256=digest, file_index=file_index)
+    base = FileOutcome(
+        source_file=label,
+        path=str(path),
+        sha256=sha256 or "",
+        file_index=stage_index(file_index, None),
+        delivery_file=label,
+    )
     try:
-        size = path.stat().st_size
-        if size > options.max_file_bytes:
-            raise FileRejected(
-                "file_too_large",
-                f"{label} is {size / 2**20:,.0f} MiB, over the "
-                f"{options.max_file_bytes / 2**20:,.0f} MiB limit that keeps a run inside "
-                "this machine's memory (peak is about 8x the file size); split the export, "
-                "or raise the limit with --max-file-mb on a bigger machine",
-            )
-        sheets = read_export(path, label)
-    except FileRejected as rej:
-        q = file_rejection(base, rej.reason, rej.detail)
-        _stage_quarantine(base, q, staging)
+        base.sha256 = base.sha256 or sha256_of(path)
+        stat = path.stat()
+        base.modified_at = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat()
+        _check_size(decoded_size(path), label, options)
+        unpack = staging / f"unpacked-{file_index:06d}"
+        members = read_delivery(path, label, unpack, options.max_file_bytes)
+        sheets = [(member, sheet) for member, found in members for sheet in found]
+        indexes = [stage_index(file_index, n) for n in range(len(sheets))]
+    except Exception as err:
+        if _is_run_level(err):
+            raise
+        rej = err if isinstance(err, FileRejected) else failure_as_rejection(err, label)
+        _stage_quarantine(base, file_rejection(base, rej.reason, rej.detail), staging)
         base.seconds = time.perf_counter() - started
         return [base]
     outcomes = []
-    for n, sheet in enumerate(sheets):
+    for index, (member, sheet) in zip(indexes, sheets, strict=True):
         outcome = FileOutcome(
             source_file=sheet.label,
-            path=str(path),
-            sha256=digest,
-            file_index=file_index * 64 + n,
+            path=str(member),
+            sha256=base.sha256,
+            file_index=index,
+            delivery_file=label,
+            modified_at=base.modified_at,
             notes=list(sheet.notes),
         )
         outcome.records, outcome.blank_rows = sheet.records, sheet.blank_rows
         outcome.independent_records = sheet.independent_records
         outcome.rows_read = sheet.records - sheet.blank_rows
-        _ingest_sheet(sheet, outcome, options, staging)
+        _ingest_sheet_or_reject(sheet, outcome, options, staging)
+        outcome.path = str(path)  # the delivered file (a zip member's name is in its label)
         outcome.seconds = time.perf_counter() - started
         outcomes.append(outcome)
     return outcomes
+
+
+def _ingest_sheet_or_reject(
+    sheet: RawSheet, outcome: FileOutcome, options: RunOptions, staging: Path
+) -> None:
+    """``_ingest_sheet``; when it fails, the sheet is quarantined whole instead."""
+    try:
+        _ingest_sheet(sheet, outcome, options, staging)
+    except Exception as err:
+        if _is_run_level(err):
+            raise
+        rej = err if isinstance(err, FileRejected) else failure_as_rejection(err, sheet.label)
+        outcome.staged_path, outcome.staged_rows, outcome.quarantine_path = None, 0, None
+        _stage_quarantine(outcome, file_rejection(outcome, rej.reason, rej.detail), staging)
 
 
 def _ingest_sheet(
@@ -231,6 +338,11 @@ class RosterBuild:
     seconds: dict[str, float]
     contacts_path: str | None = None
     reach_model: dict | None = None  # what the run learned about reach (ReachFit.summary)
+    collapsed_path: str | None = None  # (source_file, source_row) of collapsed duplicates
+
+
+class ReconciliationError(RuntimeError):
+    """Counts do not add up: nothing is published."""
 
 
 def build_roster(
@@ -253,17 +365,13 @@ def build_roster(
     rate_card = load_rate_card(Path(options.rate_card_file) if options.rate_card_file else None)
     countries = country_lookup(load_country_aliases())
 
-    # Only rows whose key repeats are marked (a few in a thousand): the rest are kept as
-    # they are, so the staged rows are read straight into enrich, with no marked copy.
     rows = pl.scan_parquet(staged)
-    repeated = repeated_key_rows(rows).collect().get_column("_input_order")
-    marks = mark_repeated(rows.filter(pl.col("_input_order").is_in(repeated.implode()))).collect()
-    dropped = marks.filter(pl.col("_dup_status") != "kept")
-    kept = rows.filter(~pl.col("_input_order").is_in(dropped.get_column("_input_order").implode()))
+    kept, marks, collapsed_path = _dedupe_within_deliveries(rows, staging)
     timings["dedupe"] = time.perf_counter() - t0
     for o in outcomes:
         if o.staged_path and o.staged_rows:
             per_file[o.source_file]["enriched"] += o.staged_rows
+    dropped = marks.filter(pl.col("_dup_status") != "kept")
     for src, status, n in dropped.group_by("source_file", "_dup_status").len().iter_rows():
         key = {"duplicate": "duplicates", "conflict": "conflicts"}[status]
         per_file[src][key] += n
@@ -318,7 +426,42 @@ def build_roster(
     out = staging / "enriched.parquet"
     result.valid.write_parquet(out, compression="lz4")
     # Contact data never goes further than here unless asked for (--keep-contacts).
-    contacts_path = None
+    contacts_path = _stage_contacts(kept, run_id, staging) if options.keep_contacts else None
+    timings["build_total"] = time.perf_counter() - t0
+    return RosterBuild(
+        str(out),
+        qpaths,
+        per_file,
+        timings,
+        contacts_path,
+        reach_model=reach_fit.summary(),
+        collapsed_path=str(collapsed_path),
+    )
+
+
+def _dedupe_within_deliveries(
+    rows: pl.LazyFrame, staging: Path
+) -> tuple[pl.LazyFrame, pl.DataFrame, Path]:
+    """(rows kept, marks of the rows whose key repeats, staged collapsed duplicates).
+
+    Duplicates collapse within one delivery; across deliveries the merge decides at publish
+    time (transforms.merge), so the key includes the source file. Only rows whose key
+    repeats are marked (a few in a thousand): the rest are kept as they are, so the staged
+    rows are read straight into enrich, with no marked copy."""
+    repeated = repeated_key_rows(rows, DELIVERY_KEY).collect().get_column("_input_order")
+    marks = mark_repeated(
+        rows.filter(pl.col("_input_order").is_in(repeated.implode())), DELIVERY_KEY
+    ).collect()
+    dropped = marks.filter(pl.col("_dup_status") != "kept")
+    collapsed_path = staging / "collapsed.parquet"
+    dropped.filter(pl.col("_dup_status") == "duplicate").select(
+        "source_file", "source_row"
+    ).write_parquet(collapsed_path)
+    kept = rows.filter(~pl.col("_input_order").is_in(dropped.get_column("_input_order").implode()))
+    return kept, marks, collapsed_path
+
+
+def _stage_contacts(kept: pl.LazyFrame, run_id: str, staging: Path) -> str | None:
     contacts = (
         kept.filter(pl.col("email").is_not_null() | pl.col("phone").is_not_null())
         .select(
@@ -333,38 +476,99 @@ def build_roster(
             run_id=pl.lit(run_id),
         )
         .collect()
-        if options.keep_contacts
-        else None
     )
-    if contacts is not None and contacts.height:
-        contacts_path = str(staging / "contacts.parquet")
-        contacts.write_parquet(contacts_path)
-    timings["build_total"] = time.perf_counter() - t0
-    return RosterBuild(
-        str(out), qpaths, per_file, timings, contacts_path, reach_model=reach_fit.summary()
+    if not contacts.height:
+        return None
+    path = staging / "contacts.parquet"
+    contacts.write_parquet(path)
+    return str(path)
+
+
+def tally_by_file(
+    delivered: pl.DataFrame, losers: pl.DataFrame, quarantine: pl.DataFrame, collapsed: pl.DataFrame
+) -> dict[str, dict[str, int]]:
+    """Per source file, counted from the rows about to be published (never from the
+    outcome records that ``reconcile`` checks): rows delivered, of which superseded;
+    distinct quarantined rows; whole-file rejections; repeated quarantine rows (a
+    bookkeeping error); collapsed duplicates."""
+    tally: dict[str, dict[str, int]] = {}
+
+    def add(frame: pl.DataFrame, name: str) -> None:
+        for src, n in frame.iter_rows():
+            tally.setdefault(src, {}).setdefault(name, 0)
+            tally[src][name] += n
+
+    add(delivered.group_by("source_file").len(), "delivered")
+    add(losers.group_by("source_file").len(), "superseded")
+    add(collapsed.group_by("source_file").len(), "collapsed")
+    rowwise = quarantine.filter(pl.col("source_row").is_not_null())
+    add(rowwise.group_by("source_file").agg(pl.col("source_row").n_unique()), "quarantined")
+    whole = quarantine.filter(pl.col("source_row").is_null())
+    add(whole.group_by("source_file").len(), "whole_file")
+    identity = ["source_file", "source_row", "reason", "column", "field", "raw_value"]
+    repeats = quarantine.filter(pl.struct(identity).is_duplicated())
+    add(repeats.group_by("source_file").len(), "repeated_quarantine_rows")
+    return tally
+
+
+def staged_tally(build: RosterBuild) -> dict[str, dict[str, int]]:
+    """``tally_by_file`` of one run's staging alone (before any merge with other
+    deliveries: nothing superseded)."""
+    delivered = (
+        pl.read_parquet(build.enriched_path, columns=["source_file"])
+        if build.enriched_path
+        else pl.DataFrame(schema={"source_file": pl.String})
     )
+    quarantine = (
+        pl.concat([pl.read_parquet(p) for p in build.quarantine_paths], how="vertical")
+        if build.quarantine_paths
+        else empty_quarantine()
+    )
+    collapsed = (
+        pl.read_parquet(build.collapsed_path)
+        if build.collapsed_path
+        else pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64})
+    )
+    return tally_by_file(delivered, delivered.clear(), quarantine, collapsed)
 
 
 def reconcile(
-    outcomes: list[FileOutcome], build: RosterBuild, quarantine: pl.DataFrame
-) -> list[dict]:
-    """Per file: rows read = enriched + quarantined + collapsed duplicates, or an error."""
-    qrows = (
-        quarantine.filter(pl.col("source_row").is_not_null())
-        .group_by("source_file")
-        .agg(pl.col("source_row").n_unique().alias("n"))
-    )
-    qcount = dict(qrows.iter_rows())
-    rows = []
+    outcomes: list[FileOutcome], tally: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
+    """Per delivery: rows read = enriched + quarantined (superseded included) + collapsed
+    duplicates, with the right side counted from the staged and merged rows. A staged
+    artefact that went missing, was counted twice or belongs to no outcome fails it."""
+    labels = [o.source_file for o in outcomes]
+    rows: list[dict[str, Any]] = []
     for o in outcomes:
-        pf = build.per_file.get(o.source_file, {})
+        t = tally.get(o.source_file, {})
         whole = o.status == "quarantined"
-        quarantined = o.rows_read if whole else qcount.get(o.source_file, 0)
-        enriched = pf.get("enriched", 0)
-        dups = pf.get("duplicates", 0)
+        superseded = t.get("superseded", 0)
+        enriched = t.get("delivered", 0) - superseded
+        quarantined = (o.rows_read if whole else t.get("quarantined", 0)) + superseded
+        dups = t.get("collapsed", 0)
+        problems = [
+            text
+            for failed, text in (
+                (labels.count(o.source_file) != 1, "the label is used by another file"),
+                (
+                    t.get("repeated_quarantine_rows", 0) > 0,
+                    f"{t.get('repeated_quarantine_rows', 0)} quarantine rows staged twice",
+                ),
+                (
+                    t.get("whole_file", 0) != (1 if whole else 0),
+                    f"{t.get('whole_file', 0)} whole-file quarantine rows, expected "
+                    f"{1 if whole else 0}",
+                ),
+                (whole and enriched + dups > 0, "rows staged for a file rejected whole"),
+            )
+            if failed
+        ]
+        sound = not problems
         rows.append(
             {
                 "source_file": o.source_file,
+                "delivery_file": o.delivery_file,
                 "status": o.status,
                 "reason": o.reason,
                 "records": o.records,
@@ -372,10 +576,16 @@ def reconcile(
                 "rows_read": o.rows_read,
                 "enriched": enriched,
                 "quarantined": quarantined,
+                "superseded": superseded,
                 "duplicates_collapsed": dups,
                 "independent_records": o.independent_records,
-                "reconciled": o.rows_read == enriched + quarantined + dups
+                "problems": problems,
+                "reconciled": sound
+                and o.rows_read == enriched + quarantined + dups
                 and (o.independent_records is None or o.independent_records == o.records),
             }
         )
+    orphans = sorted(set(tally) - set(labels))
+    for src in orphans:  # staged rows no outcome accounts for
+        rows.append({"source_file": src, "reconciled": False, "orphan": tally[src]})
     return rows

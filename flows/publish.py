@@ -4,9 +4,15 @@
   killed mid-publish leaves every table at its previous version (orphan data files of an
   unfinished commit are never referenced; ``vacuum_tables`` deletes them, and files
   replaced by later runs, once they are a week old).
-* ``creator_snapshots`` replaces the rows of each (platform, snapshot_date) it carries, so
-  re-running the same inputs never duplicates history; ``quarantine`` replaces the rows of
-  each source file it carries; ``creators`` (latest snapshot per creator) is recomputed.
+* The unit a run replaces is a *delivery*: a file, named by its path relative to the input
+  root (with its sheets). ``deliveries`` keeps every delivered row with its lineage
+  (partitioned by snapshot_date); a file delivered again at the same path replaces its
+  earlier rows there. ``creator_snapshots`` of each snapshot_date a run touches is derived
+  again from all deliveries of that date by ``transforms.merge`` (the later delivery wins;
+  the losing rows go to quarantine as ``superseded``); ``creators`` is recomputed from it.
+* A publish first records the dates it is changing (``.publish_pending.json``) and clears
+  the record after the ledger commit: a run killed in between leaves the record, and the
+  next run derives those dates again, healing the tables.
 * One run at a time per --out: an exclusive lock file (``.roster.lock``).
 * The run manifest is written last, atomically (temp file + rename).
 """
@@ -28,11 +34,25 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
-SNAPSHOTS = "creator_snapshots"
-CREATORS = "creators"
-QUARANTINE = "quarantine"
-LEDGER = "ledger"
-CONTACTS = "contacts"
+from flows.atomic import write_csv_safe, write_json_atomic, write_text_atomic
+from flows.dictionary import polars_schema
+from flows.tables import CONTACTS, CREATORS, DELIVERIES, LEDGER, QUARANTINE, SNAPSHOTS
+from transforms.creators import creators_from_snapshots as creators_transform
+from transforms.safety import neutralise_formulas
+
+__all__ = [
+    "CONTACTS",
+    "CREATORS",
+    "DELIVERIES",
+    "LEDGER",
+    "QUARANTINE",
+    "SNAPSHOTS",
+    "neutralise_formulas",
+    "write_csv_safe",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
 LOCK_NAME = ".roster.lock"
 
 
@@ -94,6 +114,17 @@ def scan_table(path: Path) -> pl.LazyFrame:
 
 def table_exists(path: Path) -> bool:
     return (path / "_delta_log").is_dir()
+
+
+def table_versions(out: Path) -> dict[str, int | None]:
+    """The current Delta version of each table under ``out`` (None: not created yet)."""
+    names = (DELIVERIES, SNAPSHOTS, QUARANTINE, CREATORS, LEDGER)
+    return {
+        n: DeltaTable(str(table_path(out, n))).version()
+        if table_exists(table_path(out, n))
+        else None
+        for n in names
+    }
 
 
 def read_table(out: Path, name: str) -> pl.DataFrame | None:
@@ -196,7 +227,7 @@ def _conform_to_table(path: Path, df: pl.DataFrame) -> pl.DataFrame:
     if df.schema == current.schema:
         return df
     df = df[current.columns]  # a projection: no copy of the data
-    return df if df.schema == current.schema else df.cast(dict(current.schema))
+    return df if df.schema == current.schema else df.cast(current.schema)
 
 
 def _commit_partitioned(
@@ -221,7 +252,7 @@ def _commit_partitioned(
     """
     from deltalake import CommitProperties
     from deltalake import Schema as DeltaSchema
-    from deltalake.transaction import AddAction, create_table_with_add_actions
+    from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
     if replace is not None and table_exists(path):
         df = _conform_to_table(path, df)
@@ -236,7 +267,7 @@ def _commit_partitioned(
     else:  # a few values (platforms): one filtered copy at a time
         values = column.unique().sort().to_list()
         pieces = ((v, data.filter(column == v)) for v in values)
-    actions = []
+    actions: list[AddAction] = []
     now_ms = int(time.time() * 1000)
     for value, piece in pieces:
         if value is None:
@@ -271,8 +302,9 @@ def _commit_partitioned(
         filters = (
             None if replace is None else [(partition, "in", [_partition_text(v) for v in replace])]
         )
+        changes: list[AddAction | RemoveAction] = list(actions)
         DeltaTable(str(path)).create_write_transaction(
-            actions,
+            changes,
             mode="overwrite",
             schema=schema,
             partition_by=[partition],
@@ -322,92 +354,8 @@ def publish_quarantine(
 
 
 def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """Latest snapshot per creator, with growth against the creator's previous snapshot.
-
-    Works on a narrow frame (key, date, followers, row number) sorted by key and date:
-    the latest and previous snapshot of each creator are neighbours there, so growth and
-    counts are shifts and forward fills, not group-bys or joins. The full rows are then
-    read once more, keeping the latest row numbers: no full-width sort, join or gather
-    (10M snapshots: 17.5 s -> 4.5 s). Rows come out in the order of ``snapshots``.
-    """
-    lf = snapshots.lazy()
-    key_as_int = _hex_keys(lf)
-    result = _creators(lf, key_as_int=key_as_int)
-    if result is None:  # the two reads came back in different orders: never seen
-        result = _creators(lf.collect().lazy(), key_as_int=key_as_int)
-    assert result is not None  # one materialised frame reads back in one order
-    return result
-
-
-HEX_KEY = "^[0-9a-f]{16}$"
-
-
-def _hex_keys(lf: pl.LazyFrame) -> bool:
-    """Whether every creator_key is 16 lower-case hex digits, so it sorts exactly as a
-    UInt64 (much cheaper than sorting strings)."""
-    ok = lf.select(pl.col("creator_key").str.contains(HEX_KEY).all()).collect().item()
-    return bool(ok) if ok is not None else True
-
-
-def _creators(lf: pl.LazyFrame, *, key_as_int: bool) -> pl.DataFrame | None:
-    from flows.dictionary import polars_schema
-
-    key = (
-        pl.col("creator_key").str.to_integer(base=16, dtype=pl.UInt64)
-        if key_as_int
-        else pl.col("creator_key")
-    )
-    narrow = (
-        lf.select(_k=key, snapshot_date="snapshot_date", followers="followers")
-        .with_row_index("_i")
-        .collect()
-    )
-    same_as_prev = (pl.col("_k") == pl.col("_k").shift(1)).fill_null(False)
-    same_as_next = (pl.col("_k") == pl.col("_k").shift(-1)).fill_null(False)
-    position = pl.int_range(pl.len(), dtype=pl.Int64)
-    latest = (
-        narrow.sort("_k", "snapshot_date")
-        .with_columns(
-            followers_prev=pl.when(same_as_prev).then(pl.col("followers").shift(1)),
-            snapshot_date_prev=pl.when(same_as_prev).then(pl.col("snapshot_date").shift(1)),
-            first_seen_date=pl.when(~same_as_prev).then(pl.col("snapshot_date")).forward_fill(),
-            snapshots_count=position - pl.when(~same_as_prev).then(position).forward_fill() + 1,
-            _is_latest=~same_as_next,
-        )
-        .filter("_is_latest")
-        .with_columns(
-            followers_change=pl.col("followers") - pl.col("followers_prev"),
-            followers_change_pct=pl.when(pl.col("followers_prev") > 0).then(
-                (pl.col("followers") - pl.col("followers_prev")) / pl.col("followers_prev")
-            ),
-        )
-        .drop("_is_latest", "followers")
-        .sort("_i")
-    )
-    del narrow
-    full = (
-        lf.with_row_index("_i")
-        .filter(pl.col("_i").is_in(latest.get_column("_i").implode()))
-        .collect()
-    )
-    # The growth columns are hstacked by position, so the second read must have met the
-    # rows in the order of the first: checked on the key and date of every row.
-    check = full.select(_k=key, snapshot_date="snapshot_date")
-    if not (
-        check.height == latest.height
-        and check.get_column("_k").equals(latest.get_column("_k"))
-        and check.get_column("snapshot_date").equals(latest.get_column("snapshot_date"))
-    ):
-        return None
-    # computed on the narrow frame above: an expression over ``full`` (710 chunks per
-    # column in the 10M benchmark) took 6 s for these two columns
-    growth = [c for c in latest.columns if c not in ("_i", "_k", "snapshot_date")]
-    full = full.hstack(latest.select(growth).get_columns())
-    schema = polars_schema(CREATORS)
-    # a plain projection: ``select`` on these many-chunk columns went through the query
-    # engine and copied them (4.5 s on 10M)
-    full = full[list(schema)]
-    return full if full.schema == schema else full.cast(dict(schema))
+    """``creators`` rows (see ``transforms.creators``) in the table's contract types."""
+    return creators_transform(snapshots, polars_schema(CREATORS))
 
 
 def publish_creators(out: Path, run_id: str) -> int | None:
@@ -429,7 +377,7 @@ def vacuum_tables(out: Path, retention_hours: int = VACUUM_RETENTION_HOURS) -> d
     commit. Without this every nightly run would leave its replaced files on disk for
     ever. Returns the number of files deleted per table."""
     removed = {}
-    for name in (SNAPSHOTS, CREATORS, QUARANTINE, LEDGER, CONTACTS):
+    for name in (DELIVERIES, SNAPSHOTS, CREATORS, QUARANTINE, LEDGER, CONTACTS):
         path = table_path(out, name)
         if table_exists(path):
             deleted = DeltaTable(str(path)).vacuum(
@@ -442,23 +390,6 @@ def vacuum_tables(out: Path, retention_hours: int = VACUUM_RETENTION_HOURS) -> d
     return removed
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, ensure_ascii=False, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def remove_stale_staging(out: Path) -> None:
     """Staging folders of runs that died; only call while holding the lock."""
     import shutil
@@ -469,21 +400,83 @@ def remove_stale_staging(out: Path) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def ledger_lookup(out: Path, processing_key: str) -> dict[str, str]:
-    """sha256 -> run id, for files already processed with this rate card and scheme."""
-    path = table_path(out, LEDGER)
-    if not table_exists(path):
+def read_ledger(out: Path) -> pl.DataFrame | None:
+    """The ledger, one row per delivery (file or sheet) in its current version. Ledgers
+    written before deliveries were tracked get ``delivery_file`` = ``source_file``."""
+    ledger = read_table(out, LEDGER)
+    if ledger is None:
+        return None
+    if "delivery_file" not in ledger.columns:
+        ledger = ledger.with_columns(delivery_file=pl.col("source_file"))
+    if "delivered_at" not in ledger.columns:
+        ledger = ledger.with_columns(delivered_at=pl.col("processed_at"))
+    return ledger
+
+
+def ledger_lookup(out: Path, processing_key: str) -> dict[tuple[str, str | None], str]:
+    """(delivery file, sha256) -> run id, for files already processed at that path with
+    those bytes, this rate card and these options. A file with the same bytes at another
+    path is a different delivery, so it is not in here under that path."""
+    ledger = read_ledger(out)
+    if ledger is None:
         return {}
-    ledger = (
-        scan_table(path)
-        .collect()
-        .filter((pl.col("processing_key") == processing_key) & (pl.col("status") == "ok"))
-    )
-    return dict(ledger.select("sha256", "run_id").unique("sha256", keep="last").iter_rows())
+    done = ledger.filter((pl.col("processing_key") == processing_key) & (pl.col("status") == "ok"))
+    return {
+        (f, sha): run
+        for f, sha, run in done.select("delivery_file", "sha256", "run_id")
+        .unique(["delivery_file", "sha256"], keep="last", maintain_order=True)
+        .iter_rows()
+    }
 
 
-def publish_ledger(out: Path, rows: list[dict], run_id: str) -> int | None:
-    """One row per processed file and processing key; a file processed again replaces its row."""
+def loaded_copies(out: Path) -> dict[str, tuple[str, str]]:
+    """sha256 -> (delivery file, run id) of every delivery loaded: a file with the same
+    bytes under another name is flagged as a copy of it."""
+    ledger = read_ledger(out)
+    if ledger is None:
+        return {}
+    return {
+        sha: (f, run)
+        for sha, f, run in ledger.sort("delivery_file")
+        .select("sha256", "delivery_file", "run_id")
+        .unique("sha256", keep="first", maintain_order=True)
+        .iter_rows()
+    }
+
+
+def delivered_at_of(out: Path) -> dict[tuple[str, str], dt.datetime]:
+    """(delivery file, sha256) -> when those bytes were first loaded at that path."""
+    ledger = read_ledger(out)
+    if ledger is None:
+        return {}
+    return {
+        (f, sha): when
+        for f, sha, when in ledger.select("delivery_file", "sha256", "delivered_at").iter_rows()
+    }
+
+
+def source_files_of(out: Path, files: list[str]) -> list[str]:
+    """Every ``source_file`` (sheet) the tables hold for these delivery files, in any earlier
+    version: a workbook delivered again without one of its sheets drops that sheet too."""
+    found: set[str] = set()
+    ledger = read_ledger(out)
+    if ledger is not None:
+        found |= set(ledger.filter(pl.col("delivery_file").is_in(files)).get_column("source_file"))
+    path = table_path(out, DELIVERIES)
+    if table_exists(path):
+        found |= set(
+            scan_table(path)
+            .filter(pl.col("delivery_file").is_in(files))
+            .select(pl.col("source_file").unique())
+            .collect()
+            .get_column("source_file")
+        )
+    return sorted(found)
+
+
+def publish_ledger(out: Path, rows: list[dict], files: list[str], run_id: str) -> int | None:
+    """One row per delivery (sheet) in its current version: a delivery file processed
+    again replaces all its earlier rows."""
     path = table_path(out, LEDGER)
     if not rows:
         return DeltaTable(str(path)).version() if table_exists(path) else None
@@ -492,19 +485,100 @@ def publish_ledger(out: Path, rows: list[dict], run_id: str) -> int | None:
         .dt.replace_time_zone(None)
         .cast(pl.Datetime("us"))
     )
+    existing = read_ledger(out)
     data = df
+    if existing is not None:
+        keep = existing.filter(~pl.col("delivery_file").is_in(files))
+        if keep.height:
+            data = pl.concat([keep.select(df.columns), df], how="vertical_relaxed")
+    return _write(path, data, predicate=None, partition_by=None, run_id=run_id)
+
+
+# ----------------------------------------------------------------------------- deliveries
+PENDING_NAME = ".publish_pending.json"
+
+
+def pending_dates(out: Path) -> list[dt.date]:
+    """Snapshot dates a publish that did not finish was changing: they are derived again."""
+    path = out / PENDING_NAME
+    if not path.exists():
+        return []
+    return [dt.date.fromisoformat(d) for d in json.loads(path.read_text())["snapshot_dates"]]
+
+
+def mark_pending(out: Path, run_id: str, dates: list[dt.date]) -> None:
+    write_json_atomic(
+        out / PENDING_NAME,
+        {"run_id": run_id, "snapshot_dates": sorted(d.isoformat() for d in dates)},
+    )
+
+
+def clear_pending(out: Path) -> None:
+    (out / PENDING_NAME).unlink(missing_ok=True)
+
+
+def delivery_dates(out: Path, files: list[str]) -> list[dt.date]:
+    """Snapshot dates on which the deliveries table holds rows of these delivery files."""
+    path = table_path(out, DELIVERIES)
+    if not files or not table_exists(path):
+        return []
+    return (
+        scan_table(path)
+        .filter(pl.col("delivery_file").is_in(files))
+        .select(pl.col("snapshot_date").unique().sort())
+        .collect()
+        .get_column("snapshot_date")
+        .to_list()
+    )
+
+
+def delivery_rows(out: Path, dates: list[dt.date], replaced: list[str]) -> pl.DataFrame | None:
+    """The delivered rows of ``dates`` that stay: all but those of the ``replaced`` files."""
+    path = table_path(out, DELIVERIES)
+    if not dates or not table_exists(path):
+        return None
+    return (
+        scan_table(path)
+        .filter(
+            pl.col("snapshot_date").is_in(pl.Series(dates, dtype=pl.Date).implode())
+            & ~pl.col("delivery_file").is_in(replaced)
+        )
+        .collect()
+    )
+
+
+def publish_dates(
+    out: Path, name: str, rows: pl.DataFrame, dates: list[dt.date], run_id: str
+) -> int | None:
+    """Replace the ``dates`` partitions of table ``name`` with ``rows`` (sorted by
+    snapshot_date), in one commit. A date without rows is emptied."""
+    path = table_path(out, name)
+    exists = table_exists(path)
+    if not dates or (not exists and rows.height == 0):
+        return DeltaTable(str(path)).version() if exists else None
+    return _commit_partitioned(path, rows, "snapshot_date", replace=sorted(dates), run_id=run_id)
+
+
+def publish_quarantine_for(
+    out: Path,
+    quarantine: pl.DataFrame,
+    source_files: list[str],
+    dates: list[dt.date],
+    run_id: str,
+) -> int | None:
+    """Replace the quarantine rows of ``source_files`` and the ``superseded`` rows of
+    ``dates`` (recomputed by the merge of those dates) with ``quarantine``."""
+    path = table_path(out, QUARANTINE)
+    data = quarantine
     if table_exists(path):
         existing = scan_table(path).collect()
-        keep = existing.join(
-            df.select("sha256", "processing_key").unique(),
-            on=["sha256", "processing_key"],
-            how="anti",
+        stale = pl.col("source_file").is_in(source_files) | (
+            (pl.col("reason") == "superseded")
+            & pl.col("snapshot_date").is_in(pl.Series(dates, dtype=pl.Date).implode())
         )
-        data = (
-            pl.concat([keep, df.select(existing.columns)], how="vertical_relaxed")
-            if keep.height
-            else df
-        )
+        keep = existing.filter(~stale)
+        data = pl.concat([keep, quarantine.select(keep.columns)], how="vertical_relaxed")
+    data = data.sort("source_file", "source_row", "reason", nulls_last=False)
     return _write(path, data, predicate=None, partition_by=None, run_id=run_id)
 
 
@@ -521,34 +595,42 @@ def publish_contacts(out: Path, contacts: pl.DataFrame, run_id: str) -> int | No
     return _write(path, data, predicate=None, partition_by=None, run_id=run_id)
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+WORKBOOK_SHEET = r"^(.*\.(?:xlsx|xlsm|xls|xlsb|ods))#.*$"
 
 
-def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) get a
-    leading apostrophe, so opening the file in Excel or Sheets never executes them."""
-    text_cols = [c for c, t in df.schema.items() if t == pl.String]
-    return df.with_columns(
-        [
-            pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
-            .then(pl.lit("'") + pl.col(c))
-            .otherwise(pl.col(c))
-            .alias(c)
-            for c in text_cols
-        ]
+def seed_deliveries(out: Path, run_id: str) -> int | None:
+    """An --out published before deliveries were kept has ``creator_snapshots`` but no
+    ``deliveries``: its snapshot rows become the deliveries (one per source file, delivered
+    when the ledger says it was processed), so the first merge keeps every one of them."""
+    path, snapshots = table_path(out, DELIVERIES), table_path(out, SNAPSHOTS)
+    if table_exists(path) or not table_exists(snapshots):
+        return None
+    rows = scan_table(snapshots).collect()
+    ledger = read_ledger(out)
+    known = (
+        ledger.select("source_file", "sha256", "delivered_at").unique(
+            "source_file", keep="last", maintain_order=True
+        )
+        if ledger is not None
+        else pl.DataFrame(
+            schema={
+                "source_file": pl.String,
+                "sha256": pl.String,
+                "delivered_at": pl.Datetime("us"),
+            }
+        )
     )
-
-
-def write_csv_safe(path: Path, df: pl.DataFrame) -> None:
-    """A CSV for people (opened in spreadsheets): formulas neutralised, written atomically."""
-    flat = df.with_columns(
-        [
-            pl.col(c).cast(pl.List(pl.String)).list.join("|")
-            for c, t in df.schema.items()
-            if isinstance(t, pl.List)
-        ]
+    rows = (
+        rows.join(known, on="source_file", how="left")
+        .with_columns(
+            delivery_file=pl.col("source_file").str.replace(WORKBOOK_SHEET, "$1"),
+            sha256=pl.col("sha256").fill_null(""),
+            delivered_at=pl.col("delivered_at")
+            .cast(pl.Datetime("us"))
+            .fill_null(dt.datetime(1970, 1, 1)),
+            file_modified_at=pl.lit(None, pl.Datetime("us")),
+        )
+        .select(*rows.columns, "delivery_file", "sha256", "delivered_at", "file_modified_at")
+        .sort("snapshot_date", maintain_order=True)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    neutralise_formulas(flat).write_csv(tmp)
-    os.replace(tmp, path)
+    return _commit_partitioned(path, rows, "snapshot_date", replace=None, run_id=run_id)

@@ -17,6 +17,7 @@ from deltalake import DeltaTable
 
 from tests.conftest import SAMPLE_DATA
 from tests.test_dask import TABLE_KEYS, table_contents
+from tests.test_faults import with_fault
 
 ROWS = 250_000  # enough that a run holds the lock for a few seconds
 
@@ -44,7 +45,7 @@ def _start(*args: str, pause_before_commit: float = 0.0) -> subprocess.Popen[str
 
     env = dict(os.environ)
     if pause_before_commit:  # hold the lock a known while, however fast the run is
-        env["ROSTER_FAULT_PAUSE"] = f"before-commit:{pause_before_commit}"
+        env = with_fault(env, f"before-commit:{pause_before_commit}")
     env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())  # the session's test API
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "enrich", *args],

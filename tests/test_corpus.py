@@ -40,6 +40,7 @@ from flows.pipeline import (
     empty_quarantine,
     ingest_file,
     reconcile,
+    staged_tally,
 )
 from tests.corpus.make_corpus import (
     CSV_COUNT,
@@ -107,7 +108,7 @@ def _run_direct(case: Case, root: Path, staging: Path) -> Direct:
         if build.enriched_path
         else pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64})
     )
-    return Direct(outcomes, build, quarantine, enriched, reconcile(outcomes, build, quarantine))
+    return Direct(outcomes, build, quarantine, enriched, reconcile(outcomes, staged_tally(build)))
 
 
 @pytest.fixture(scope="session")
@@ -332,13 +333,15 @@ def test_flow_outcome(name: str, flow_run: tuple[dict, pl.DataFrame, pl.DataFram
         assert (f["platform"], f["snapshot_date"]) == (e.platform, e.snapshot_date)
         assert (f["rows_read"], f["enriched"], f["quarantined"], f["duplicates_collapsed"]) == (
             e.rows_read,
-            e.enriched,
-            e.quarantined_count,
+            e.enriched - e.superseded,
+            e.quarantined_count + e.superseded,
             e.duplicates,
         )
-        _check_quarantine(quarantine.filter(pl.col("source_file") == e.label), e)
+        q = quarantine.filter(pl.col("source_file") == e.label)
+        assert q.filter(pl.col("reason") == "superseded").height == e.superseded
+        _check_quarantine(q.filter(pl.col("reason") != "superseded"), e)
         mine = snapshots.filter(pl.col("source_file") == e.label)
-        assert mine.height == e.enriched
+        assert mine.height == e.enriched - e.superseded
         _check_values(mine, e)
 
 

@@ -18,6 +18,13 @@ from deltalake import DeltaTable
 from tests.conftest import SAMPLE_DATA
 
 TABLES = ("creator_snapshots", "creators", "quarantine")
+FAULT_SITE = Path(__file__).resolve().parent / "fault_injection"
+
+
+def with_fault(env: dict[str, str], spec: str) -> dict[str, str]:
+    """``env`` for a CLI run that pauses at a publish point (tests/fault_injection)."""
+    path = os.pathsep.join(p for p in (str(FAULT_SITE), env.get("PYTHONPATH", "")) if p)
+    return {**env, "PYTHONPATH": path, "ROSTER_FAULT_PAUSE": spec}
 
 
 def _versions(out: Path) -> dict[str, int]:
@@ -104,7 +111,7 @@ def test_sigkill_before_commit_leaves_previous_output_and_next_run_completes(
     out = published
     before_versions, before = _versions(out), _contents(out)
     inputs = _changed_inputs(tmp_path)
-    env = {**_env(), "ROSTER_FAULT_PAUSE": "before-commit:120"}
+    env = with_fault(_env(), "before-commit:120")
     proc = _start(["enrich", str(inputs), "--out", str(out)], env)
     _wait_for(proc, "fault point before-commit")
     proc.send_signal(signal.SIGKILL)
@@ -129,7 +136,7 @@ def test_sigkill_between_commits_then_rerun_is_consistent(published: Path, tmp_p
     out = published
     before_versions = _versions(out)
     inputs = _changed_inputs(tmp_path)
-    env = {**_env(), "ROSTER_FAULT_PAUSE": "between-commits:120"}
+    env = with_fault(_env(), "between-commits:120")
     proc = _start(["enrich", str(inputs), "--out", str(out)], env)
     _wait_for(proc, "fault point between-commits")
     proc.send_signal(signal.SIGKILL)
@@ -149,23 +156,64 @@ def test_sigkill_between_commits_then_rerun_is_consistent(published: Path, tmp_p
     assert creators.filter(pl.col("handle_norm") == "luna.makes").item(0, "followers") == 2_500_000
 
 
-def test_counts_that_do_not_reconcile_block_publishing(
+def _workbook_and_empty_csv(folder: Path) -> Path:
+    """A 2-sheet workbook (one bad row on the second sheet) sorted before an empty CSV:
+    under the old staging names (sheet n of file i staged as i*64+n, a file rejected whole
+    as i) the CSV's rejection and the second sheet's quarantine shared one file name."""
+    from openpyxl import Workbook
+
+    folder.mkdir()
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "part1"
+    second = book.create_sheet("part2")
+    for sheet, rows in ((first, range(0, 5)), (second, range(5, 10))):
+        sheet.append(["handle", "followers"])
+        for i in rows:
+            sheet.append([f"creator_{i}", -5 if i == 7 else 1000 + i])
+    book.save(folder / "a_tiktok_dec_2022.xlsx")
+    (folder / "b_tiktok_dec_2022.csv").write_text("")
+    return folder
+
+
+def test_staged_names_are_unique_so_every_row_is_counted(run_flow, tmp_path: Path) -> None:
+    manifest = run_flow([_workbook_and_empty_csv(tmp_path / "in")], tmp_path / "out")
+    files = {f["source_file"]: f for f in manifest["files"]}
+    assert {k: (f["rows_read"], f["enriched"], f["quarantined"]) for k, f in files.items()} == {
+        "a_tiktok_dec_2022.xlsx#part1": (5, 5, 0),
+        "a_tiktok_dec_2022.xlsx#part2": (5, 4, 1),
+        "b_tiktok_dec_2022.csv": (0, 0, 0),
+    }
+    q = pl.read_delta(str(tmp_path / "out" / "quarantine"))
+    assert sorted(q.select("source_file", "source_row", "reason").rows(), key=str) == [
+        ("a_tiktok_dec_2022.xlsx#part2", 4, "negative_value"),  # header = row 1
+        ("b_tiktok_dec_2022.csv", None, "empty_file"),
+    ]
+
+
+def test_a_staging_name_collision_fails_reconciliation_and_publishes_nothing(
     published: Path, run_flow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The bookkeeping bug itself (colliding staged names), not a patched check: the
+    counts taken from the staged files disagree with what was read, so nothing is
+    published."""
     import flows.enrich_roster as er
+    import flows.pipeline as pipeline
 
     out = published
     before_versions, before = _versions(out), _contents(out)
-    real = er.reconcile
 
-    def broken(*args: object, **kw: object) -> list[dict]:
-        rows = real(*args, **kw)  # type: ignore[arg-type]
-        rows[0] = {**rows[0], "enriched": rows[0]["enriched"] - 1, "reconciled": False}
-        return rows
+    def old_stage_index(file_index: int, sheet: int | None) -> int:
+        return file_index if sheet is None else file_index * 64 + sheet
 
-    monkeypatch.setattr(er, "reconcile", broken)
-    with pytest.raises(er.ReconciliationError, match="nothing was published"):
-        run_flow([_changed_inputs(tmp_path)], out)
+    monkeypatch.setattr(pipeline, "stage_index", old_stage_index)
+    with pytest.raises(er.ReconciliationError, match="nothing was published") as failure:
+        run_flow([_workbook_and_empty_csv(tmp_path / "in")], out)
+    # the staged rows themselves show it: one quarantine file was read twice, one lost
+    assert "staged twice" in str(failure.value) or "whole-file quarantine rows" in str(
+        failure.value
+    )
     assert _versions(out) == before_versions
     after = _contents(out)
     for t in TABLES:
@@ -258,12 +306,14 @@ def test_unreachable_prefect_api_gives_a_clear_error(prefect_harness: None, tmp_
 
     api = urlparse(str(PREFECT_API_URL.value()))
     proxy = _Proxy((api.hostname or "127.0.0.1", api.port or 80))
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": f"http://127.0.0.1:{proxy.port}{api.path}",
-        "ROSTER_FAULT_PAUSE": "before-commit:3",
-        "PREFECT_CLIENT_MAX_RETRIES": "1",
-    }
+    env = with_fault(
+        {
+            **os.environ,
+            "PREFECT_API_URL": f"http://127.0.0.1:{proxy.port}{api.path}",
+            "PREFECT_CLIENT_MAX_RETRIES": "1",
+        },
+        "before-commit:3",
+    )
     proc = _start(["enrich", str(SAMPLE_DATA), "--out", str(tmp_path / "out")], env)
     _wait_for(proc, "fault point before-commit")
     proxy.cut()
@@ -280,3 +330,92 @@ def test_output_under_a_key_value_folder(run_flow, tmp_path: Path) -> None:
     manifest = run_flow([SAMPLE_DATA], out, full_refresh=True)
     assert all(f["reconciled"] for f in manifest["files"])
     assert DeltaTable(str(out / "creators")).version() == 1
+
+
+def _fix_file(folder: Path) -> Path:
+    """A corrections file for the sample's TikTok month: one creator, other followers."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "tiktok_oct_2026_fix.csv"
+    path.write_text("handle,followers\ndancewithmia,16000000\n")
+    return path
+
+
+def _consistent(out: Path) -> None:
+    """creators and superseded rows follow the merged snapshots; no publish pending."""
+    snaps = pl.read_delta(str(out / "creator_snapshots"))
+    creators = pl.read_delta(str(out / "creators"))
+    assert snaps.select("platform", "handle_norm", "snapshot_date").is_duplicated().sum() == 0
+    assert creators.height == snaps.get_column("creator_key").n_unique()
+    assert not (out / ".publish_pending.json").exists()
+
+
+def test_a_publish_that_fails_part_way_says_where_each_table_is_and_the_next_run_heals(
+    published: Path, run_flow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import flows.publish as pub
+
+    out = published
+    before = _versions(out)
+    real = pub.publish_quarantine_for
+
+    def disk_full(*args: object, **kw: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pub, "publish_quarantine_for", disk_full)
+    landing = tmp_path / "fix"
+    _fix_file(landing)
+    with pytest.raises(Exception, match="publishing stopped part-way") as failure:
+        run_flow([landing], out)
+    text = str(failure.value)
+    now = _versions(out)
+    assert now["creator_snapshots"] == before["creator_snapshots"] + 1
+    assert now["quarantine"] == before["quarantine"] and now["creators"] == before["creators"]
+    assert f"creator_snapshots v{now['creator_snapshots']} (this run)" in text
+    assert f"quarantine v{now['quarantine']} (unchanged)" in text
+    assert f"creators v{now['creators']} (unchanged)" in text
+    assert "the disk is full" in text and "heals them" in text and "2026-10-01" in text
+    from flows.cli import explain_failure
+
+    said = explain_failure(failure.value)  # the line `roster enrich` prints
+    assert "disk is full" in said and "tables now" in said and "heals them" in said, said
+    assert (out / ".publish_pending.json").exists()
+
+    # the next run heals, even without the file that was being published
+    monkeypatch.setattr(pub, "publish_quarantine_for", real)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x_nov_2026.csv").write_text("handle,followers\nsomeone,1200\n")
+    run_flow([other], out)
+    _consistent(out)
+    creators = pl.read_delta(str(out / "creators"))
+    mia = creators.filter(pl.col("handle_norm") == "dancewithmia").row(0, named=True)
+    assert (mia["followers"], mia["source_file"]) == (16_000_000, "tiktok_oct_2026_fix.csv")
+    q = pl.read_delta(str(out / "quarantine")).filter(pl.col("reason") == "superseded")
+    assert q.select("source_file", "raw_value").rows() == [("tiktok_oct_2026.xlsx", "dancewithmia")]
+
+
+class _State:
+    def __init__(self, err: BaseException) -> None:
+        self.err = err
+
+    def result(self) -> None:
+        raise self.err
+
+
+@pytest.mark.parametrize(
+    ("err", "retried"),
+    [
+        (OSError(28, "No space left on device"), False),  # ENOSPC
+        (OSError(27, "File too large"), False),  # EFBIG
+        (OSError(5, "Input/output error"), True),  # EIO may pass
+        (TimeoutError("slow share"), True),
+        (PermissionError(13, "Permission denied"), False),
+        (ValueError("bad data"), False),
+    ],
+)
+def test_only_errors_that_may_pass_are_retried(err: BaseException, retried: bool) -> None:
+    from flows.enrich_roster import _transient
+
+    assert _transient(None, None, _State(err)) is retried

@@ -108,7 +108,8 @@ FILE_CASES = [
         "unknown_snapshot_date",
         "--snapshot-date YYYY-MM-DD",
     ),
-    ("tiktok_mar_2025.parquet", "PAR1", "unsupported_format", "not a supported export format"),
+    ("tiktok_mar_2025.avro", "Obj", "unsupported_format", "not a supported export format"),
+    ("tiktok_mar_2025.parquet", "PAR1", "unreadable_parquet", "tiktok_mar_2025.parquet"),
 ]
 
 

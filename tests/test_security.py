@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from flows.catalog import connect_catalog
 from flows.publish import neutralise_formulas
@@ -36,6 +37,23 @@ def test_formula_cells_are_neutralised() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "cell",
+    [
+        *(" =1+1", "  @SUM(A1)", "\u00a0=1+1", "\n=1+1", "\r\n-2", "\x01+1", "\ufeff=1"),
+        *("\u3000=1", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20x", " \uff1d1"),
+    ],
+)
+def test_formula_starts_after_whitespace_control_or_full_width_are_neutralised(cell: str) -> None:
+    [out] = neutralise_formulas(pl.DataFrame({"v": [cell]})).get_column("v").to_list()
+    assert out == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["a=b", " ok", "1+1", "user@example.com", "\u00a0plain", ""])
+def test_text_that_is_no_formula_is_left_alone(cell: str) -> None:
+    assert neutralise_formulas(pl.DataFrame({"v": [cell]})).get_column("v").to_list() == [cell]
+
+
 def test_hostile_file_name_and_cells(run_flow, tmp_path: Path) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -47,6 +65,7 @@ def test_hostile_file_name_and_cells(run_flow, tmp_path: Path) -> None:
     # every path written is one of ours, under OUT
     written = {p.relative_to(out).parts[0] for p in out.rglob("*")}
     assert written <= {
+        "deliveries",
         "creator_snapshots",
         "creators",
         "quarantine",

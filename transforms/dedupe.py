@@ -26,18 +26,18 @@ VALUE_COLUMNS = (
 )
 
 
-def repeated_key_rows(lf: pl.LazyFrame) -> pl.LazyFrame:
+def repeated_key_rows(lf: pl.LazyFrame, key: tuple[str, ...] = KEY) -> pl.LazyFrame:
     """``_input_order`` of the rows whose (platform, handle, snapshot) key occurs more than
     once: a window over four narrow columns."""
     return (
-        lf.select(*KEY, "_input_order").filter(pl.len().over(list(KEY)) > 1).select("_input_order")
+        lf.select(*key, "_input_order").filter(pl.len().over(list(key)) > 1).select("_input_order")
     )
 
 
-def mark_repeated(lf: pl.LazyFrame) -> pl.LazyFrame:
+def mark_repeated(lf: pl.LazyFrame, key_columns: tuple[str, ...] = KEY) -> pl.LazyFrame:
     """For rows that share their key with another row: the first (by ``_input_order``) is
     kept, a later one with the same values is a duplicate, with other values a conflict."""
-    key = list(KEY)
+    key = list(key_columns)
     order = pl.col("_input_order")
     return (
         lf.with_columns(

@@ -1,0 +1,88 @@
+"""The run manifest (``runs/<run_id>/manifest.json``) as a typed model.
+
+The flow returns ``Manifest.model_dump(mode="json")``: the CLI, the Prefect artifacts and
+the tests read that dict, so every key is declared here once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FileRecord(BaseModel):
+    """One delivery (file or workbook sheet) of the run, with its reconciled counts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_file: str
+    delivery_file: str
+    status: str
+    reason: str | None = None
+    records: int
+    blank_rows: int
+    rows_read: int
+    enriched: int
+    quarantined: int = Field(description="rows in quarantine, superseded ones included")
+    superseded: int = Field(description="rows a later delivery of the same creator replaced")
+    duplicates_collapsed: int
+    independent_records: int | None = None
+    reconciled: bool
+    sha256: str
+    path: str
+    platform: str | None = None
+    snapshot_date: str | None = None
+    detail: str | None = None
+    copy_of: str | None = Field(
+        None, description="an already loaded delivery with exactly the same bytes"
+    )
+    mapping: dict[str, str] = Field(default_factory=dict)
+    decisions: list[str] = Field(default_factory=list)
+    unmapped_columns: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class SkippedFile(BaseModel):
+    """A file not read by this run, and why: already processed, or not an input at all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_file: str
+    path: str
+    sha256: str | None = None
+    processed_by_run: str | None = None
+    reason: str = "already_processed"
+    detail: str | None = None
+
+
+class PlatformTierRows(BaseModel):
+    platform: str
+    tier: str
+    rows: int
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    started_at: str
+    finished_at: str
+    code_version: str
+    rate_card_version: str
+    tier_scheme: str
+    params: dict[str, Any]
+    table_versions: dict[str, int | None]
+    snapshot_dates_merged: list[str] = Field(
+        default_factory=list,
+        description="snapshot dates whose deliveries were merged again by this run",
+    )
+    files: list[FileRecord]
+    skipped_files: list[SkippedFile]
+    not_read: list[SkippedFile] = Field(
+        default_factory=list, description="files under the inputs that are not exports"
+    )
+    quarantine_by_reason: dict[str, int]
+    quarantined_rows_by_reason: dict[str, int]
+    rows_by_platform_tier: list[PlatformTierRows] = Field(default_factory=list)
+    timings_seconds: dict[str, float]
