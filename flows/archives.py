@@ -16,6 +16,7 @@ from typing import Protocol
 import polars as pl
 
 from flows.readers import FileRejected, RawSheet, read_export
+from schemas.reasons import Reason
 
 ARCHIVE_SUFFIXES = frozenset({".gz", ".zip"})
 PARQUET_SUFFIXES = frozenset({".parquet"})
@@ -48,7 +49,7 @@ def read_one(path: Path, label: str) -> list[RawSheet]:
         return [read_parquet_export(path, label)]
     if path.suffix.lower() in ARCHIVE_SUFFIXES:
         raise FileRejected(
-            "unsupported_format",
+            Reason.UNSUPPORTED_FORMAT,
             f"{label}: an archive inside an archive is not read; unpack the inner one",
         )
     return read_export(path, label)
@@ -60,13 +61,15 @@ def _read_zip(
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
-        raise FileRejected("unreadable_archive", f"{label}: not a readable zip ({err})") from err
+        raise FileRejected(
+            Reason.UNREADABLE_ARCHIVE, f"{label}: not a readable zip ({err})"
+        ) from err
     out: list[tuple[Path, list[RawSheet]]] = []
     total = 0
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir() and _is_export_name(m.filename)]
         if not members:
-            raise FileRejected("empty_file", f"{label}: the zip holds no export file")
+            raise FileRejected(Reason.EMPTY_FILE, f"{label}: the zip holds no export file")
         for n, member in enumerate(members):
             name = PurePosixPath(member.filename)
             target = unpack_to / f"{n:05d}" / name.name  # never a path from the archive
@@ -92,7 +95,7 @@ def _copy_bounded(src: _Readable, target: Path, label: str, max_bytes: int) -> i
                 dst.close()
                 target.unlink()
                 raise FileRejected(
-                    "file_too_large",
+                    Reason.FILE_TOO_LARGE,
                     f"{label} decompresses to more than {max_bytes / 2**20:,.0f} MiB, the "
                     "limit that keeps a run inside this machine's memory; split the "
                     "archive, or raise the limit with --max-file-mb on a bigger machine",
@@ -110,10 +113,10 @@ def read_parquet_export(path: Path, label: str) -> RawSheet:
         meta_rows = pq.ParquetFile(path).metadata.num_rows
         df = pl.read_parquet(path)
     except Exception as err:  # pyarrow and polars raise their own error types
-        raise FileRejected("unreadable_parquet", f"{label}: {err}".splitlines()[0]) from err
+        raise FileRejected(Reason.UNREADABLE_PARQUET, f"{label}: {err}".splitlines()[0]) from err
     headers = list(df.columns)
     if not headers:
-        raise FileRejected("no_header", f"{label}: the parquet file has no columns")
+        raise FileRejected(Reason.NO_HEADER, f"{label}: the parquet file has no columns")
     cells = df.select(
         [_as_text(c, df.schema[c]).alias(f"c{i}") for i, c in enumerate(headers)]
     ).with_columns(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 # file-level reasons that mean the file could not be read at all
+# (schemas.reasons.Reason codes, as text: importing schemas would load pandera up front)
 UNREADABLE = {
     "empty_file",
     "no_header",
@@ -32,6 +33,12 @@ UNREADABLE = {
     "unreadable_excel",
     "unreadable_json",
     "unsupported_format",
+    "permission_denied",
+    "too_deeply_nested",
+    "unreadable_file",
+    "reader_error",
+    "unreadable_archive",
+    "unreadable_parquet",
 }
 EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, EXIT_LOCKED, EXIT_FAILED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -268,8 +275,8 @@ def print_summary(manifest: dict[str, Any]) -> None:
         for p in platforms:
             counts = [cell.get((p, tier), 0) for tier in present]
             t.add_row(p, *map(str, counts), str(sum(counts)))
-        totals = [sum(cell.get((p, tier), 0) for p in platforms) for tier in present]
-        t.add_row("all", *map(str, totals), str(sum(totals)), style="bold")
+        per_tier = [sum(cell.get((p, tier), 0) for p in platforms) for tier in present]
+        t.add_row("all", *map(str, per_tier), str(sum(per_tier)), style="bold")
         console.print(t)
     reasons = manifest.get("quarantine_by_reason", {})
     if reasons:
@@ -455,7 +462,7 @@ def enrich(
             out=str(out),
             full_refresh=full_refresh,
             keep_contacts=keep_contacts,
-            task_runner=task_runner,  # type: ignore[arg-type]
+            task_runner=task_runner,  # type: ignore[arg-type]  # checked by usage.check_runner
             dask_address=dask_address,
             max_file_mb=max_file_mb,
             **fields,

@@ -11,9 +11,10 @@ evidence for each column's number format (what the text looked like).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,9 @@ PREVIEW_COLUMNS = ("source_row", "platform", "handle", "display_name", *NUMERIC,
 class ColumnReport:
     field: str
     header: str
-    forms: dict[str, int] = field(default_factory=dict)  # how the values were written
-    examples: list[tuple[str, Any]] = field(default_factory=list)  # (raw text, as parsed)
+    # (dataclasses.field: the attribute ``field`` above shadows the bare name here)
+    forms: dict[str, int] = dataclasses.field(default_factory=dict)  # how values were written
+    examples: list[tuple[str, Any]] = dataclasses.field(default_factory=list)  # (raw, parsed)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from flows.config import load_country_aliases, load_rate_card
 from flows.ingest import parse_sheet, plan_sheet, reader_failures, validate_rows
 from flows.readers import FileRejected, RawSheet
 from schemas import EnrichedRoster, soft_validate
+from schemas.reasons import Reason
 from schemas.validation import FAILURE_COLUMNS
 from transforms.country import country_lookup
 from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_key_rows
@@ -48,7 +49,7 @@ def stage_index(file_index: int, sheet: int | None) -> int:
     for a file rejected whole (``sheet`` None). Sheets past the 4094th are refused."""
     if sheet is not None and sheet >= WHOLE_FILE:
         raise FileRejected(
-            "too_many_sheets",
+            Reason.TOO_MANY_SHEETS,
             f"the workbook has more than {WHOLE_FILE - 1} sheets; split it into workbooks",
         )
     return (file_index << SHEET_BITS) | (WHOLE_FILE if sheet is None else sheet)
@@ -152,20 +153,20 @@ def failure_as_rejection(err: Exception, label: str) -> FileRejected:
     first = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
     if isinstance(err, PermissionError):
         return FileRejected(
-            "permission_denied",
+            Reason.PERMISSION_DENIED,
             f"{label}: cannot be opened (permission denied); give the user that runs the "
             "roster read access to it",
         )
     if isinstance(err, RecursionError):
         return FileRejected(
-            "too_deeply_nested",
+            Reason.TOO_DEEPLY_NESTED,
             f"{label}: nested too deeply to read ({first}); export flat records "
             "(a JSON array of objects, or CSV)",
         )
     if isinstance(err, OSError):
-        return FileRejected("unreadable_file", f"{label}: cannot be read ({first})")
+        return FileRejected(Reason.UNREADABLE_FILE, f"{label}: cannot be read ({first})")
     return FileRejected(
-        "reader_error",
+        Reason.READER_ERROR,
         f"{label}: the reader failed ({type(err).__name__}: {first}); deliver it again as "
         "CSV, or report the file to the roster team",
     )
@@ -197,7 +198,7 @@ def _check_size(size: int, label: str, options: RunOptions) -> None:
     """The memory bound, on what the file expands to (``decoded_size``)."""
     if size > options.max_file_bytes:
         raise FileRejected(
-            "file_too_large",
+            Reason.FILE_TOO_LARGE,
             f"{label} expands to {size / 2**20:,.0f} MiB, over the "
             f"{options.max_file_bytes / 2**20:,.0f} MiB limit that keeps a run inside "
             "this machine's memory (reading takes up to about 13x that); split the export, "

@@ -37,6 +37,7 @@ from deltalake import DeltaTable
 from flows.atomic import write_csv_safe, write_json_atomic, write_text_atomic
 from flows.dictionary import polars_schema
 from flows.tables import CONTACTS, CREATORS, DELIVERIES, LEDGER, QUARANTINE, SNAPSHOTS
+from schemas.reasons import Reason
 from transforms.creators import creators_from_snapshots as creators_transform
 from transforms.safety import neutralise_formulas
 
@@ -573,7 +574,7 @@ def publish_quarantine_for(
     if table_exists(path):
         existing = scan_table(path).collect()
         stale = pl.col("source_file").is_in(source_files) | (
-            (pl.col("reason") == "superseded")
+            (pl.col("reason") == Reason.SUPERSEDED.value)
             & pl.col("snapshot_date").is_in(pl.Series(dates, dtype=pl.Date).implode())
         )
         keep = existing.filter(~stale)

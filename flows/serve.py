@@ -80,7 +80,8 @@ def build_deployment(
         raise ValueError("deployment runs use the thread runner; --task-runner dask is ad hoc only")
     params = nightly_params(landing, out, **options)
     schedule = CronSchedule(cron=cron, timezone=timezone)
-    return enrich_roster.to_deployment(
+    # to_deployment is sync here (no event loop): Prefect types it as either
+    return enrich_roster.to_deployment(  # type: ignore[return-value]
         name=name,
         schedules=[schedule],
         concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=COLLISION_STRATEGY),

@@ -53,6 +53,33 @@ class Reason(StrEnum):
         Scope.FILE,
         "split the export, or raise --max-file-mb on a bigger machine",
     )
+    PERMISSION_DENIED = (
+        "permission_denied",
+        Scope.FILE,
+        "give the user that runs the roster read access to the file",
+    )
+    TOO_DEEPLY_NESTED = (
+        "too_deeply_nested",
+        Scope.FILE,
+        "export flat records (a JSON array of objects, or CSV)",
+    )
+    UNREADABLE_FILE = ("unreadable_file", Scope.FILE, "copy the file again and deliver that copy")
+    READER_ERROR = (
+        "reader_error",
+        Scope.FILE,
+        "deliver the export again as CSV, or report the file to the roster team",
+    )
+    UNREADABLE_ARCHIVE = (
+        "unreadable_archive",
+        Scope.FILE,
+        "pack the exports again as a plain .zip (or .gz) and deliver that",
+    )
+    UNREADABLE_PARQUET = (
+        "unreadable_parquet",
+        Scope.FILE,
+        "write the parquet file again (or deliver CSV)",
+    )
+    TOO_MANY_SHEETS = ("too_many_sheets", Scope.FILE, "split the workbook into several workbooks")
     # ---- files that can be read but not understood
     NO_HANDLE_COLUMN = (
         "no_handle_column",
@@ -156,6 +183,12 @@ class Reason(StrEnum):
         "duplicate_conflict",
         Scope.ROW,
         "the same creator and snapshot appear twice with different values: keep one row",
+    )
+    SUPERSEDED = (
+        "superseded",
+        Scope.ROW,
+        "nothing to fix: a later delivery of the same platform and date has this creator "
+        "(detail names it); deliver this file again to make it the latest",
     )
 
 

@@ -155,3 +155,13 @@ def test_every_reason_the_corpus_expects_is_defined_once() -> None:
                 for option in options:
                     seen |= set(option)
     assert seen - defined == set()
+
+
+def test_every_reason_the_flows_name_is_a_member_with_a_fix() -> None:
+    """Reason codes named as text (the CLI's unreadable set, the merge's superseded rows)
+    are members of the one enum, each with its fix text."""
+    from flows.cli import UNREADABLE
+
+    for code in [*UNREADABLE, "superseded", "duplicate_conflict"]:
+        assert Reason(code).fix, code
+    assert all(r.scope == Scope.FILE for r in map(Reason, UNREADABLE))

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.reasons import Reason
+
 KEY = ("platform", "handle_norm", "snapshot_date")
 DELIVERY_ORDER = ("delivered_at", "file_modified_at", "source_file", "source_row")
 ROW_ID = "_row"  # a unique row number the caller gives the frame
@@ -82,7 +84,7 @@ def superseded_to_quarantine(losers: pl.LazyFrame) -> pl.LazyFrame:
     return losers.select(
         "source_file",
         "source_row",
-        reason=pl.lit("superseded"),
+        reason=pl.lit(Reason.SUPERSEDED.value),
         column=pl.lit(None, pl.String),
         field=pl.lit("handle"),
         raw_value=pl.col("handle"),
