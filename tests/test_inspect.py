@@ -18,44 +18,47 @@ from tests.conftest import REAL_EXPORTS, SAMPLE_DATA
 MAPPINGS = {
     "instagram_dec_2022.csv": {
         "avg_engagement": "Eng. (Avg.)",
+        "avg_engagement_authentic": "Eng. (Auth.)",
+        "categories": "Category_1 + Category_2",
         "country": "country",
         "display_name": "instagram name",
         "followers": "followers",
         "handle": "name",
-        "categories": "Category_1 + Category_2",
     },
     "instagram_jun_2022.csv": {
-        "avg_comments": "Comments avg.",
-        "avg_likes": "Likes avg",
+        "avg_engagement": "Comments avg.",
+        "categories": "Category_1 + Category_2",
         "country": "Views avg.",
         "display_name": "influencer name ",
         "followers": "Subscribers count",
         "handle": "instagram name",
-        "categories": "Category_1 + Category_2",
     },
     "instagram_nov_2022.csv": {
         "avg_engagement": "Eng. (Avg.)",
+        "avg_engagement_authentic": "Eng. (Auth.)",
+        "categories": "Category-1 + Category-2",
         "country": "\nCountry",
         "display_name": "Instagram Name",
         "followers": "Followers",
         "handle": "Name",
-        "categories": "Category-1 + Category-2",
     },
     "instagram_sep_2022.csv": {
+        "audience_country": "Audience country",
         "avg_engagement": "Engagement average Values \n",
-        "country": "Audience country",
+        "avg_engagement_authentic": "Authentic engagement Values \n",
+        "categories": "Category_1 + Category_2",
         "display_name": " Name",
         "followers": "Subscribers",
         "handle": "Instagram name",
-        "categories": "Category_1 + Category_2",
     },
     "instagram_undated_2022.csv": {
+        "audience_country": "Audience country(mostly)",
         "avg_engagement": "Engagement avg Values \n",
-        "country": "Audience country(mostly)",
+        "avg_engagement_authentic": "Authentic engagement Values \n",
+        "categories": "category_1 + category_2",
         "display_name": "instagram name",
         "followers": "Followers Numbers ",
         "handle": "Influencer insta name",
-        "categories": "category_1 + category_2",
     },
     "tiktok_dec_2022.csv": {
         "avg_comments": "comments(avg.)",
@@ -106,50 +109,50 @@ MAPPINGS = {
         "avg_comments": "Comments (Avg.)",
         "avg_likes": "Likes (Avg.)",
         "avg_views": "\nViews (Avg.)",
+        "categories": "Category + Category-2",
         "country": "Country",
         "display_name": "youtuber name",
         "followers": "Followers",
         "handle": "Youtube channel",
-        "categories": "Category + Category-2",
     },
     "youtube_jun_2022.csv": {
         "avg_comments": "Comments avg.",
         "avg_likes": "Likes avg",
         "avg_views": "Views avg.",
+        "categories": "Category + Category_2",
         "country": "Country",
         "display_name": "youTuber",
         "followers": "Subscribers count",
         "handle": "channel name",
-        "categories": "Category + Category_2",
     },
     "youtube_nov_2022.csv": {
         "avg_comments": "Comments (Avg.)",
         "avg_likes": "Likes (Avg.)",
         "avg_views": "\nViews (Avg.)",
+        "categories": "Category + Category-2",
         "country": "Country",
         "display_name": "youtuber name",
         "followers": "Followers",
         "handle": "Youtube channel",
-        "categories": "Category + Category-2",
     },
     "youtube_sep_2022.csv": {
         "avg_comments": "Avg Comments",
         "avg_likes": "Avg. likes",
+        "categories": "Category_2 + Category_3",
         "country": "Country",
         "display_name": "Name",
         "followers": " Subscribers",
         "handle": "Youtuber",
-        "categories": "Category_2 + Category_3",
     },
     "youtube_undated_2022.csv": {
+        "audience_country": "Audience Country",
         "avg_comments": "avg comments",
         "avg_likes": "avg likes",
         "avg_views": "avg views",
-        "country": "Audience Country",
+        "categories": "Category",
         "display_name": "channel name",
         "followers": "Subscribers",
         "handle": "youtuber name",
-        "categories": "Category",
     },
 }
 
@@ -257,7 +260,8 @@ def test_a_semicolon_decimal_comma_file_shows_how_it_is_read(tmp_path: Path) -> 
     [report] = inspect_file(export, RunOptions())
     assert report.file_format == "csv, delimiter ';'"
     assert report.header_row == 2  # below Excel's sep= line
-    assert any("decimal comma" in n for n in report.outcome.notes)
+    # the number format is decided per column, from its values (issue 10's evidence)
+    assert any("followers" in d and "decimal comma" in d for d in report.outcome.decisions)
     followers = next(c for c in report.columns if c.field == "followers")
     assert followers.forms == {"thousands separators": 2}
     assert ("1.234.567", 1234567) in followers.examples
