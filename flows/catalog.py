@@ -50,6 +50,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from flows.dictionary import TABLES, data_dictionary, polars_schema
+from flows.people_view import PEOPLE, PEOPLE_COMMENTS, people_view_sql
 from flows.publish import CREATORS, table_exists, table_path
 from schemas.models import TIERS
 
@@ -86,8 +87,28 @@ ORDER BY platform, est_reach DESC, handle_norm""",
 SELECT platform, handle, followers, engagement_rate, categories,
        est_cost_usd_low, est_cost_usd_mid, est_cost_usd_high, est_cpm_usd
 FROM creators
-WHERE tier = 'micro' AND country = 'GB'
+WHERE tier = 'micro' AND country = 'GB' AND is_current
 ORDER BY engagement_rate DESC NULLS LAST, handle_norm""",
+    ),
+    BIQuery(
+        "Current micro-influencers with one clear niche and a trusted audience",
+        """\
+SELECT platform, handle, followers, primary_niche, niche_focus, audience_quality,
+       engagement_percentile, est_reach, est_cost_usd_mid
+FROM creators
+WHERE is_current AND tier = 'micro' AND niche_focus >= 0.5
+  AND audience_quality IN ('high', 'medium')
+ORDER BY engagement_percentile DESC NULLS LAST, handle_norm""",
+    ),
+    BIQuery(
+        "People with accounts on several platforms",
+        """\
+SELECT person_key, display_name, platforms, handles, total_followers, total_est_reach,
+       person_confidence
+FROM people
+WHERE accounts > 1
+ORDER BY total_followers DESC, person_key
+LIMIT 20""",
     ),
     BIQuery(
         "Quarantine by reason: what to fix in the exports",
@@ -239,12 +260,14 @@ SELECT platform,
            WHERE list_has_any(estimate_flags, ['cpm_below_cited_range', 'cpm_above_cited_range'])
        ) AS creators_cpm_flagged
 FROM {CREATORS}
+WHERE is_current
 GROUP BY platform, tier
 ORDER BY platform, tier_order, tier"""
 
 
 TIER_SUMMARY_COMMENTS = {
-    "": "per platform and tier, from creators (the latest snapshot of each creator)",
+    "": "per platform and tier, from the current creators (present in the latest snapshot "
+    "of their platform; is_current)",
     "tier_order": "1 = nano ... 5 = mega; sort on it, tier names do not sort in tier order",
     "creators": "number of creators",
     "total_est_reach": "sum of est_reach over the creators (people; one post each)",
@@ -278,9 +301,10 @@ def _comment_sql(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             f"COMMENT ON COLUMN {_ident(row['table'])}.{_ident(row['column'])} IS {_literal(text)}"
         )
-    for col, text in TIER_SUMMARY_COMMENTS.items():
-        target = f"VIEW {TIER_SUMMARY}" if not col else f"COLUMN {TIER_SUMMARY}.{_ident(col)}"
-        con.execute(f"COMMENT ON {target} IS {_literal(text)}")
+    for view, comments in ((TIER_SUMMARY, TIER_SUMMARY_COMMENTS), (PEOPLE, PEOPLE_COMMENTS)):
+        for col, text in comments.items():
+            target = f"VIEW {view}" if not col else f"COLUMN {view}.{_ident(col)}"
+            con.execute(f"COMMENT ON {target} IS {_literal(text)}")
 
 
 def _check_view(con: duckdb.DuckDBPyConnection, src: _Source) -> None:
@@ -300,6 +324,7 @@ def _build(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         con.execute(_view_sql(src))
         _check_view(con, src)
     con.execute(_tier_summary_sql())
+    con.execute(people_view_sql(_ident(CREATORS)))
     _comment_sql(con)
     con.execute(
         f"CREATE TABLE {CATALOG_INFO} (view_name VARCHAR, delta_version BIGINT, files BIGINT, "

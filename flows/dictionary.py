@@ -29,6 +29,7 @@ import polars as pl
 from flows.atomic import write_json_atomic, write_text_atomic
 from flows.tables import CREATORS, QUARANTINE, SNAPSHOTS
 from schemas.models import EnrichedRoster, QuarantineRow
+from schemas.quality import CreatorProfile
 
 
 class CreatorsGrowth(pa.DataFrameModel):
@@ -80,12 +81,14 @@ class TableSpec:
     description: str
     grain: str
     partitioned_by: str | None
-    extra: type[pa.DataFrameModel] | None = None  # columns appended after ``model``'s
+    extra: tuple[type[pa.DataFrameModel], ...] = ()  # columns appended after ``model``'s
 
     def schema(self) -> pa.DataFrameSchema:
         """The table's pandera schema (a copy when ``extra`` adds columns)."""
-        base = self.model.to_schema()
-        return base.add_columns(self.extra.to_schema().columns) if self.extra else base
+        schema = self.model.to_schema()
+        for model in self.extra:
+            schema = schema.add_columns(model.to_schema().columns)
+        return schema
 
 
 TABLES: tuple[TableSpec, ...] = (
@@ -93,10 +96,11 @@ TABLES: tuple[TableSpec, ...] = (
         CREATORS,
         EnrichedRoster,
         "The latest snapshot of each creator, with growth against the creator's previous "
-        "snapshot. Recomputed from creator_snapshots on every run.",
-        "one row per creator_key (platform + normalised handle)",
+        "snapshot, identity across spellings and platforms, niche, peer percentiles and "
+        "audience quality (docs/QUALITY.md). Recomputed from creator_snapshots on every run.",
+        "one row per creator_id (handle spellings of one account merged; see identity_evidence)",
         "platform",
-        extra=CreatorsGrowth,
+        extra=(CreatorsGrowth, CreatorProfile),
     ),
     TableSpec(
         SNAPSHOTS,

@@ -36,9 +36,11 @@ from deltalake import DeltaTable
 
 from flows.atomic import write_csv_safe, write_json_atomic, write_text_atomic
 from flows.dictionary import polars_schema
+from flows.quality_config import load_niche_taxonomy, load_quality_rules
 from flows.tables import CONTACTS, CREATORS, DELIVERIES, LEDGER, QUARANTINE, SNAPSHOTS
 from schemas.reasons import Reason
 from transforms.creators import creators_from_snapshots as creators_transform
+from transforms.profile import profile_snapshots
 from transforms.safety import neutralise_formulas
 
 __all__ = [
@@ -355,8 +357,13 @@ def publish_quarantine(
 
 
 def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """``creators`` rows (see ``transforms.creators``) in the table's contract types."""
-    return creators_transform(snapshots, polars_schema(CREATORS))
+    """``creators`` rows in the table's contract types: the whole snapshot history through
+    ``transforms.profile`` (identity, niche, peers, audience quality, currency), then the
+    latest row and growth per ``creator_id`` (see ``transforms.creators``)."""
+    profiled = profile_snapshots(
+        snapshots.lazy(), load_quality_rules(), load_niche_taxonomy()
+    ).collect()
+    return creators_transform(profiled, polars_schema(CREATORS), key="creator_id")
 
 
 def publish_creators(out: Path, run_id: str) -> int | None:

@@ -367,11 +367,15 @@ def test_table_without_data_files_gives_an_empty_view(out: Path) -> None:
 @pytest.mark.parametrize("query", BI_EXAMPLE_QUERIES, ids=lambda q: q.title[:40])
 def test_bi_example_query_runs(out: Path, query: catalog.BIQuery) -> None:
     with connect(refresh_catalog(out)) as con:
-        assert con.execute(query.sql).fetchall(), query.title
+        rows = con.execute(query.sql).fetchall()
+    # the fixture has no multi-platform person and no audience-quality signal: those two
+    # queries are checked on a pipeline run in tests/test_creators_profile.py
+    if "niche" not in query.title and "People" not in query.title:
+        assert rows, query.title
 
 
 def test_bi_example_results(out: Path) -> None:
-    top, micro_gb, by_reason, growth = (q.sql for q in BI_EXAMPLE_QUERIES)
+    top, micro_gb, _niche, _people, by_reason, growth = (q.sql for q in BI_EXAMPLE_QUERIES)
     with connect(refresh_catalog(out)) as con:
         assert [r[:2] for r in rows_of(con, top)] == [
             ("instagram", "frank"),

@@ -13,6 +13,7 @@ from flows import dictionary as dd
 from flows.dictionary import data_dictionary, render_markdown, write_data_dictionary
 from flows.publish import creators_from_snapshots
 from schemas.models import PLATFORMS, TIERS, EnrichedRoster, QuarantineRow
+from schemas.quality import CreatorProfile
 
 REPO = Path(__file__).resolve().parent.parent
 GROWTH = [
@@ -56,10 +57,12 @@ def test_creators_columns_are_what_publish_writes(rows: list[dict]) -> None:
     published = creators_from_snapshots(snaps).schema
     assert list(by_table(rows, "creators")) == list(published)
     assert dd.polars_schema("creators") == published
-    assert list(by_table(rows, "creators"))[-len(GROWTH) :] == GROWTH
-    for name in GROWTH:
+    profile = list(CreatorProfile.to_schema().columns)
+    assert list(by_table(rows, "creators"))[-len(GROWTH) - len(profile) :] == GROWTH + profile
+    for name in GROWTH + profile:
         assert by_table(rows, "creators")[name]["description"], name
-    assert "creator_snapshots" not in {r["table"] for r in rows if r["column"] in GROWTH}
+    only_creators = set(GROWTH + profile)
+    assert "creator_snapshots" not in {r["table"] for r in rows if r["column"] in only_creators}
 
 
 def test_quarantine_is_the_quarantine_model(rows: list[dict]) -> None:
