@@ -97,3 +97,27 @@ def test_people_view_has_one_row_per_person_from_a_plain_duckdb_client(out: Path
         assert con.execute("SELECT count(*), sum(accounts) FROM people").fetchone() == (3, 4)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "expected_quality", "expected_flags"),
+    [
+        ("AQS", "85", "high", []),
+        ("AQS", "25", "low", ["low_vendor_quality_score"]),
+        ("Audience credibility", "82%", "high", []),
+        ("Audience credibility", "0.45", "low", ["low_audience_credibility"]),
+        ("Audience credibility", "62", "medium", ["low_audience_credibility"]),
+    ],
+)
+def test_vendor_audience_scores_set_audience_quality(
+    tmp_path: Path, run_flow, header: str, value: str, expected_quality: str, expected_flags: list
+) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "instagram_nov_2026.csv").write_text(
+        f"handle,followers,{header}\nscored,50000,{value}\n"
+    )
+    run_flow([landing], tmp_path / "out")
+    row = creators(tmp_path / "out").row(0, named=True)
+    assert (row["audience_quality"], row["quality_flags"]) == (expected_quality, expected_flags)
+    assert row["audience_quality_basis"] is not None
