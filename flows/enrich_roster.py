@@ -226,6 +226,7 @@ def publish_task(
     )
     manifest.skipped_files = [s for s in skipped if s.reason == "already_processed"]
     manifest.not_read = [s for s in skipped if s.reason != "already_processed"]
+    manifest.reach_model, manifest.reach_evaluation = build.reach_model, build.reach_evaluation
     payload = manifest.model_dump(mode="json")
     if quarantine.height:  # for analysts fixing their exports in a spreadsheet
         pub.write_csv_safe(
@@ -233,8 +234,20 @@ def publish_task(
             quarantine.sort("source_file", "source_row", "reason", nulls_last=False),
         )
     pub.write_json_atomic(out / "runs" / run_id / "manifest.json", payload)
-    publish_artifacts(payload)
+    report = write_report_quietly(out, payload)
+    publish_artifacts(payload, report)
     return payload
+
+
+def write_report_quietly(out: Path, manifest: dict[str, Any]) -> Path | None:
+    """OUT/report.html; a report that cannot be drawn is a warning, never a failed run."""
+    from flows.report import write_report
+
+    try:
+        return write_report(out, manifest)
+    except Exception as err:
+        get_run_logger().warning("report.html not written: %s: %s", type(err).__name__, err)
+        return None
 
 
 def build_manifest(
@@ -263,6 +276,7 @@ def build_manifest(
             decisions=by_file[f["source_file"]].decisions,
             unmapped_columns=by_file[f["source_file"]].unmapped_columns,
             notes=by_file[f["source_file"]].notes,
+            column_decisions=by_file[f["source_file"]].column_decisions,
         )
         for f in files
     ]
@@ -340,10 +354,21 @@ def quarantined_rows_by_reason(quarantine: pl.DataFrame, files: list[dict]) -> d
     return dict(sorted(rows.items()))
 
 
-def publish_artifacts(manifest: dict[str, Any]) -> None:
-    """A markdown summary and a per-file table, visible in the Prefect UI."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+def publish_artifacts(manifest: dict[str, Any], report: Path | None = None) -> None:
+    """A markdown summary, a per-file table and a link to report.html, in the Prefect UI."""
+    from prefect.artifacts import (
+        create_link_artifact,
+        create_markdown_artifact,
+        create_table_artifact,
+    )
 
+    if report is not None:
+        create_link_artifact(
+            link=report.resolve().as_uri(),
+            link_text="report.html",
+            key="roster-report",
+            description=f"charts of the roster after run {manifest['run_id']}",
+        )
     create_markdown_artifact(
         summary_markdown(manifest),
         key="roster-run-summary",

@@ -41,6 +41,10 @@ class FileRecord(BaseModel):
     decisions: list[str] = Field(default_factory=list)
     unmapped_columns: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    column_decisions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="per column: the field it maps to, its number format and the evidence",
+    )
 
 
 class SkippedFile(BaseModel):
@@ -86,3 +90,11 @@ class Manifest(BaseModel):
     quarantined_rows_by_reason: dict[str, int]
     rows_by_platform_tier: list[PlatformTierRows] = Field(default_factory=list)
     timings_seconds: dict[str, float]
+    reach_model: dict[str, Any] | None = Field(
+        default=None,
+        description="the per-platform reach model fitted in the run: coefficients, rows",
+    )
+    reach_evaluation: dict[str, Any] | None = Field(
+        default=None,
+        description="backtest of the reach estimates on the run's rows (as roster evaluate)",
+    )

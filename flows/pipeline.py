@@ -25,10 +25,12 @@ from flows.readers import FileRejected, RawSheet
 from schemas import EnrichedRoster, soft_validate
 from schemas.reasons import Reason
 from schemas.validation import FAILURE_COLUMNS
+from transforms.backtest import backtest
 from transforms.country import country_lookup
 from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_key_rows
 from transforms.enrich import creator_key, enrich, reach_observations
 from transforms.reach_model import fit_reach
+from transforms.settings import RateCard
 
 QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
     **FAILURE_COLUMNS,
@@ -339,6 +341,8 @@ class RosterBuild:
     seconds: dict[str, float]
     contacts_path: str | None = None
     reach_model: dict | None = None  # what the run learned about reach (ReachFit.summary)
+    # the backtest of the reach estimates on this run's rows (transforms.backtest)
+    reach_evaluation: dict | None = None
     collapsed_path: str | None = None  # (source_file, source_row) of collapsed duplicates
 
 
@@ -426,6 +430,9 @@ def build_roster(
         qpaths.append(str(p))
     out = staging / "enriched.parquet"
     result.valid.write_parquet(out, compression="lz4")
+    t3 = time.perf_counter()
+    evaluation = evaluate_reach(kept, rate_card, countries, options.tier_scheme, history)
+    timings["evaluate_reach"] = time.perf_counter() - t3
     # Contact data never goes further than here unless asked for (--keep-contacts).
     contacts_path = _stage_contacts(kept, run_id, staging) if options.keep_contacts else None
     timings["build_total"] = time.perf_counter() - t0
@@ -436,8 +443,28 @@ def build_roster(
         timings,
         contacts_path,
         reach_model=reach_fit.summary(),
+        reach_evaluation=evaluation,
         collapsed_path=str(collapsed_path),
     )
+
+
+EVALUATE_MAX_ROWS = 1_000_000  # a larger run is evaluated with `roster evaluate` instead
+
+
+def evaluate_reach(
+    kept: pl.LazyFrame,
+    rate_card: RateCard,
+    countries: pl.DataFrame,
+    scheme: str | None,
+    history: pl.LazyFrame | None,
+) -> dict | None:
+    """The backtest of ``roster evaluate`` on the run's own rows, for the manifest: each
+    platform's latest snapshot has its views hidden and predicted from everything else.
+    None when no row has views, or past ``EVALUATE_MAX_ROWS`` (a second enrich pass)."""
+    if kept.select(pl.len()).collect().item() > EVALUATE_MAX_ROWS:
+        return {"skipped": f"over {EVALUATE_MAX_ROWS:,} rows: run `roster evaluate` instead"}
+    result = backtest(kept.collect(), rate_card, countries, scheme, history)
+    return result.to_dict() if result.held_out else None
 
 
 def _dedupe_within_deliveries(

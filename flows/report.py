@@ -341,6 +341,32 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _measured_error(evaluation: object) -> list[str]:
+    """The run's backtest (manifest ``reach_evaluation``): how far off the reach estimates
+    were when each platform's latest views were hidden."""
+    if not isinstance(evaluation, dict) or not evaluation.get("metrics"):
+        return []
+    rows = [
+        [
+            m["platform"],
+            m["slice"],
+            f"{m['rows']:,}",
+            f"{m['typical_error']:.2f}x",
+            f"{m['bias']:.2f}x",
+            f"{m['within_2x']:.0%}",
+            f"{m['band_coverage']:.0%}",
+        ]
+        for m in evaluation["metrics"]
+        if m.get("typical_error") is not None
+    ]
+    held = ", ".join(f"{p} {d}" for p, d in evaluation.get("held_out_snapshot", {}).items())
+    header = ["platform", "slice", "rows", "typical error", "bias", "within 2x", "80% band"]
+    return [
+        f"<h2>Measured error of the reach estimates (views hidden: {_e(held)})</h2>",
+        _table(header, rows),
+    ]
+
+
 def render_report(
     creators: pl.DataFrame | None, quarantine: pl.DataFrame | None, manifest: dict[str, Any]
 ) -> str:
@@ -429,8 +455,9 @@ def render_report(
                 "estimates",
                 "Estimate quality",
                 hbars(rows, value_label="creators by how reach was estimated"),
-                "observed_views: the export's average views; rate_card: "
-                "followers x the rate card's reach rate (wider band)",
+                "observed_views: the export's average views; history: the creator's earlier "
+                "views; model_*: the reach model fitted on this roster; benchmark: followers "
+                "x a cited reach rate (widest band). See docs/ESTIMATES.md",
             )
         )
         sections.append(
@@ -439,9 +466,7 @@ def render_report(
                 [[p, m, f"{b:.2f}x"] for p, m, b in band.rows()],
             )
         )
-    quality = manifest.get("estimate_quality")
-    if isinstance(quality, dict) and quality:
-        sections.append(_table(["measure", "value"], [[k, v] for k, v in quality.items()]))
+    sections += _measured_error(manifest.get("reach_evaluation"))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width'>"
