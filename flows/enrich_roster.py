@@ -4,6 +4,8 @@ import datetime as dt
 import shutil
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -459,30 +461,62 @@ def not_read_files(found: Discovery) -> list[SkippedFile]:
     ]
 
 
+@dataclass(frozen=True)
+class Todo:
+    """A file to process, with the options that apply to it."""
+
+    path: Path
+    label: str
+    sha256: str | None
+    params: EnrichParams  # the run's, or with a platform/date remembered for this file
+    remembered: str | None = None  # what was remembered, and from which run
+
+
 def split_known(
-    files: list[tuple[Path, str]], params: EnrichParams, processing_key: str
-) -> tuple[list[tuple[Path, str, str | None]], list[SkippedFile]]:
-    """(files to process with their SHA-256, files skipped as already processed): a file
-    is skipped when the same path with the same bytes was processed with these options."""
-    hashes = {str(path): sha256_or_none(path) for path, _ in files}
-    seen: dict[tuple[str, str | None], str] = {}
-    if not params.full_refresh:
-        seen.update(pub.ledger_lookup(Path(params.out), processing_key))
+    files: list[tuple[Path, str]], params: EnrichParams, key_of: Callable[[EnrichParams], str]
+) -> tuple[list[Todo], list[SkippedFile]]:
+    """(files to process, files skipped as already processed): a file is skipped when the
+    same path with the same bytes was processed with these options. A platform or date
+    given for a file in an earlier run (``--snapshot-date`` on an undated export) is
+    remembered with its bytes and applies again when this run gives none: a later plain
+    run neither re-quarantines the file nor drops its rows."""
+    out = Path(params.out)
+    remembered = pub.remembered_options(out)  # --full-refresh reprocesses with them too
+    lookups: dict[str, dict[tuple[str, str | None], str]] = {}
     todo, skipped = [], []
     for path, label in files:
-        sha = hashes[str(path)]
-        if (label, sha) in seen:
+        sha = sha256_or_none(path)
+        mine, note = with_remembered(params, remembered.get((label, sha)))
+        key = key_of(mine)
+        if key not in lookups:
+            lookups[key] = {} if params.full_refresh else pub.ledger_lookup(out, key)
+        if (label, sha) in lookups[key]:
+            run = lookups[key][(label, sha)]
             skipped.append(
-                SkippedFile(
-                    source_file=label,
-                    path=str(path),
-                    sha256=sha,
-                    processed_by_run=seen[(label, sha)],
-                )
+                SkippedFile(source_file=label, path=str(path), sha256=sha, processed_by_run=run)
             )
         else:
-            todo.append((path, label, sha))
+            todo.append(Todo(path, label, sha, mine, note))
     return todo, skipped
+
+
+def with_remembered(
+    params: EnrichParams, memory: tuple[str | None, str | None, str] | None
+) -> tuple[EnrichParams, str | None]:
+    """``params`` with the platform and date remembered for one file, where the run gives
+    none; and a note saying so."""
+    if memory is None:
+        return params, None
+    platform, date, run = memory
+    update: dict[str, Any] = {}
+    if params.platform is None and platform:
+        update["platform"] = platform
+    if params.snapshot_date is None and date:
+        update["snapshot_date"] = dt.date.fromisoformat(date)
+    if not update:
+        return params, None
+    given = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in update.items())
+    return params.model_copy(update=update), f"--{given} remembered from run {run}"
 
 
 def nothing_to_do(
@@ -513,10 +547,13 @@ def process(
     out = Path(params.out)
     t0 = time.perf_counter()
     rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
-    processing_key = processing_key_of(
-        params, rate_card.meta.version, params.tier_scheme or rate_card.meta.default_scheme
-    )
-    todo, skipped = split_known(files, params, processing_key)
+    scheme = params.tier_scheme or rate_card.meta.default_scheme
+
+    def key_of(p: EnrichParams) -> str:
+        return processing_key_of(p, rate_card.meta.version, scheme)
+
+    processing_key = key_of(params)
+    todo, skipped = split_known(files, params, key_of)
     get_run_logger().info(
         "run %s: %d input file(s) -> %s (%d already processed, skipped)",
         run_id,
@@ -526,10 +563,16 @@ def process(
     )
     options = run_options(params)
     futures = [
-        ingest_task.submit(str(path), label, i, options, str(staging), sha)
-        for i, (path, label, sha) in enumerate(todo)
+        ingest_task.submit(str(t.path), t.label, i, run_options(t.params), str(staging), t.sha256)
+        for i, t in enumerate(todo)
     ]
     outcomes = [o for fut in futures for o in fut.result()]
+    by_delivery = {t.label: t for t in todo}
+    for o in outcomes:  # the options that decided each file, for the ledger
+        t = by_delivery[o.delivery_file]
+        o.processing_key = key_of(t.params)
+        if t.remembered:
+            o.notes.append(t.remembered)
     flag_copies(outcomes, pub.loaded_copies(out))
     timings = {"ingest": time.perf_counter() - t0}
     build = enrich_task(

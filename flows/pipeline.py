@@ -79,6 +79,9 @@ class FileOutcome:
     delivery_file: str = ""  # the file part of source_file: the unit a later run replaces
     modified_at: str | None = None  # the file's modification time (UTC, ISO)
     copy_of: str | None = None  # an already loaded delivery with exactly the same bytes
+    # the options that decided this file's output (see enrich_roster.processing_key_of);
+    # "" = the run's own
+    processing_key: str = ""
     status: str = "ok"  # ok | quarantined
     reason: str | None = None
     detail: str | None = None

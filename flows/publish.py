@@ -437,6 +437,36 @@ def ledger_lookup(out: Path, processing_key: str) -> dict[tuple[str, str | None]
     }
 
 
+def remembered_options(
+    out: Path,
+) -> dict[tuple[str, str | None], tuple[str | None, str | None, str]]:
+    """(delivery file, sha256) -> (platform, snapshot date, run id) given for that file by
+    an option in the run that loaded it (the ``platform`` and ``snapshot_date`` parts of
+    its processing key, see ``enrich_roster.processing_key_of``): a later run that gives
+    none applies them again, so an undated export dated once stays dated."""
+    ledger = read_ledger(out)
+    if ledger is None:
+        return {}
+    parts = pl.col("processing_key").str.split("/")
+    given = (
+        ledger.filter(pl.col("status") == "ok")
+        .with_columns(
+            platform=parts.list.get(2, null_on_oob=True), date=parts.list.get(3, null_on_oob=True)
+        )
+        .with_columns(
+            [pl.when(pl.col(c) != "-").then(pl.col(c)).alias(c) for c in ("platform", "date")]
+        )
+        .filter(pl.col("platform").is_not_null() | pl.col("date").is_not_null())
+        .unique(["delivery_file", "sha256"], keep="last", maintain_order=True)
+    )
+    return {
+        (f, sha): (platform, date, run)
+        for f, sha, platform, date, run in given.select(
+            "delivery_file", "sha256", "platform", "date", "run_id"
+        ).iter_rows()
+    }
+
+
 def loaded_copies(out: Path) -> dict[str, tuple[str, str]]:
     """sha256 -> (delivery file, run id) of every delivery loaded: a file with the same
     bytes under another name is flagged as a copy of it."""

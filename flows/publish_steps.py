@@ -179,7 +179,7 @@ def ledger_rows(
             "delivery_file": f["delivery_file"],
             "path": by_file[f["source_file"]].path,
             "sha256": by_file[f["source_file"]].sha256,
-            "processing_key": processing_key,
+            "processing_key": by_file[f["source_file"]].processing_key or processing_key,
             "status": f["status"],
             "rows_read": f["rows_read"],
             "enriched": f["enriched"],

@@ -76,6 +76,7 @@ def test_hostile_file_name_and_cells(run_flow, tmp_path: Path) -> None:
         "data_dictionary.json",
         ".roster.lock",
         "_staging",
+        "report.html",
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
     assert any(n.startswith("lenient CSV reader used") for n in manifest["files"][0]["notes"])
@@ -95,6 +96,8 @@ def test_hostile_file_name_and_cells(run_flow, tmp_path: Path) -> None:
         text = str(con.sql(f"SELECT * FROM {view}").fetchall())
         assert "@creator.example" not in text and "7946" not in text
     con.close()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "@creator.example" not in page and "<script" not in page
     assert not (out / "contacts").exists()
 
 
