@@ -386,13 +386,18 @@ def render_report(
         f"{totals['enriched']:,} enriched, {totals['quarantined']:,} quarantined; "
         f"roster: {creators.height:,} creators</p>"
     ]
-    if creators.height:
+    # current creators: in the latest snapshot of their platform (as tier_summary counts)
+    current = (
+        creators.filter(pl.col("is_current")) if "is_current" in creators.columns else creators
+    )
+    if current.height:
         sections.append(
             _figure(
                 "by-tier",
                 "Roster by platform and tier",
-                hbars(_by_platform_tier(creators), value_label="creators", order=TIER_ORDER),
-                "creators in the current roster (latest snapshot each)",
+                hbars(_by_platform_tier(current), value_label="creators", order=TIER_ORDER),
+                f"the {current.height:,} current creators (in the latest snapshot of their "
+                f"platform; {creators.height - current.height:,} more were last seen earlier)",
             )
         )
         sample = scatter_sample(creators)

@@ -99,7 +99,11 @@ class NormalisedCreator(pa.DataFrameModel):
     audience_country_raw: str = _f(
         "the main country of the creator's audience as written in the export", nullable=True
     )
-    categories: list[str] = _f("content categories", nullable=True)
+    categories: list[str] = _f(
+        "content categories as the export writes them; null when the export has none "
+        "(the niche columns map them onto the taxonomy)",
+        nullable=True,
+    )
     email: str = _f("contact email (never published to BI tables)", nullable=True)
     phone: str = _f("contact phone (never published to BI tables)", nullable=True)
 
@@ -250,7 +254,11 @@ class EnrichedRoster(pa.DataFrameModel):
         ge=0,
         le=1,
     )
-    categories: list[str] = _f("content categories", nullable=True)
+    categories: list[str] = _f(
+        "content categories as the export writes them; null when the export has none "
+        "(the niche columns map them onto the taxonomy)",
+        nullable=True,
+    )
     snapshot_date: dt.date = _f("date the export describes")
     source_file: str = _f("input file (and sheet) of the row")
     source_row: int = _f("1-based row in the source file, header = row 1", ge=1)

@@ -303,14 +303,16 @@ def _text_exprs(mapping: ColumnMapping) -> list[pl.Expr]:
         _text(cols.get("email")).alias("email"),
         _text(cols.get("phone")).alias("phone"),
     ]
-    empty = pl.lit([], dtype=pl.List(pl.String))
+    # no category known is null, not an empty list (BI tells "unknown" from "none")
+    unknown = pl.lit(None, dtype=pl.List(pl.String))
     if len(mapping.categories) == 1:  # the usual case, without a list-wide drop_nulls
         one = _text(mapping.categories[0])
-        cats = pl.when(one.is_null()).then(empty).otherwise(pl.concat_list([one]))
+        cats = pl.when(one.is_null()).then(unknown).otherwise(pl.concat_list([one]))
     elif mapping.categories:
-        cats = pl.concat_list([_text(c) for c in mapping.categories]).list.drop_nulls()
+        listed = pl.concat_list([_text(c) for c in mapping.categories]).list.drop_nulls()
+        cats = pl.when(listed.list.len() > 0).then(listed).otherwise(unknown)
     else:
-        cats = empty
+        cats = unknown
     return [*exprs, cats.alias("categories")]
 
 
