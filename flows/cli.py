@@ -414,8 +414,9 @@ def enrich(
         typer.Option(
             "--max-file-mb",
             metavar="MIB",
-            help="largest input file accepted, MiB; bigger files are quarantined whole "
-            "(peak memory is about 8x the largest file)",
+            help="largest decoded size of an input (a workbook's XML, a zip's members, a "
+            "gzip's content), MiB; bigger files are quarantined whole (reading peaks at about "
+            "13x this in memory: docs/RELIABILITY.md)",
         ),
     ] = 2048,
     json_summary: Annotated[
