@@ -43,9 +43,16 @@ LIFETIME_WORDS = re.compile(
 )
 
 
-def _value(mapping: ColumnMapping, formats: Mapping[str, NumberFormat], f: str) -> pl.Expr:
-    col = mapping.columns[f]
-    return parse_number(pl.col(col), fmt=formats.get(col)).value
+def parsed_values(
+    cells: pl.DataFrame, mapping: ColumnMapping, formats: Mapping[str, NumberFormat]
+) -> pl.DataFrame:
+    """Each mapped column the checks read, parsed once (in one parallel select), named by
+    its field: the checks compare these, never the text again."""
+    fields = [f for f in ("followers", *PER_POST_ABOVE_FOLLOWERS) if f in mapping.columns]
+    return cells.select(
+        parse_number(pl.col(mapping.columns[f]), fmt=formats.get(mapping.columns[f])).value.alias(f)
+        for f in fields
+    )
 
 
 def _share_above(
@@ -60,10 +67,7 @@ def _share_above(
 
 
 def _interactions_pair(
-    cells: pl.DataFrame,
-    mapping: ColumnMapping,
-    formats: Mapping[str, NumberFormat],
-    overridden: set[str],
+    values: pl.DataFrame, mapping: ColumnMapping, overridden: set[str]
 ) -> list[ColumnDecision]:
     cols = mapping.columns
     if not {"avg_likes", "avg_comments"} <= cols.keys() or overridden & {
@@ -71,18 +75,15 @@ def _interactions_pair(
         "avg_comments",
     }:
         return []
-    likes, comments = (
-        _value(mapping, formats, "avg_likes"),
-        _value(mapping, formats, "avg_comments"),
-    )
-    share, hits, n = _share_above(cells, comments, likes)
+    likes, comments = pl.col("avg_likes"), pl.col("avg_comments")
+    share, hits, n = _share_above(values, comments, likes)
     if n < MIN_ROWS or share <= MOST:
         return []
     evidence = (
         f"comments exceed likes in {hits} of {n} rows ({share:.0%}); posts get far more likes "
         "than comments, so these are two engagement figures, not a likes/comments pair"
     )
-    medians = cells.select(likes.median().alias("l"), comments.median().alias("c")).row(0)
+    medians = values.select(likes.median().alias("l"), comments.median().alias("c")).row(0)
     larger = "avg_comments" if (medians[1] or 0) >= (medians[0] or 0) else "avg_likes"
     smaller = "avg_likes" if larger == "avg_comments" else "avg_comments"
     larger_col, smaller_col = cols.pop(larger), cols.pop(smaller)
@@ -119,15 +120,12 @@ def _interactions_pair(
 
 
 def _lifetime_totals(
-    cells: pl.DataFrame,
-    mapping: ColumnMapping,
-    formats: Mapping[str, NumberFormat],
-    overridden: set[str],
+    values: pl.DataFrame, mapping: ColumnMapping, overridden: set[str]
 ) -> list[ColumnDecision]:
     out: list[ColumnDecision] = []
     if "followers" not in mapping.columns:
         return out
-    followers = _value(mapping, formats, "followers")
+    followers = pl.col("followers")
     for f, factor in PER_POST_ABOVE_FOLLOWERS.items():
         if f not in mapping.columns or f in overridden:
             continue
@@ -135,7 +133,7 @@ def _lifetime_totals(
         if LIFETIME_WORDS.search(header):
             evidence = f"the header {header!r} names a total, not a per-post average"
         else:
-            share, hits, n = _share_above(cells, _value(mapping, formats, f), followers, factor)
+            share, hits, n = _share_above(values, pl.col(f), followers, factor)
             if n < MIN_ROWS or share <= MOST:
                 continue
             above = "the followers" if factor == 1 else f"{factor:g}x the followers"
@@ -169,6 +167,7 @@ def check_meaning(
     judged on evenly spaced rows (shares, not single values, decide)."""
     if cells.height > SAMPLE_ROWS:
         cells = cells.gather_every(cells.height // SAMPLE_ROWS + 1)
-    out = _lifetime_totals(cells, mapping, formats, overridden)
-    out += _interactions_pair(cells, mapping, formats, overridden)
+    values = parsed_values(cells, mapping, formats)
+    out = _lifetime_totals(values, mapping, overridden)
+    out += _interactions_pair(values, mapping, overridden)
     return out
