@@ -619,9 +619,19 @@ def plan(
         list[str] | None, typer.Option(metavar="CC", help="ISO country codes, e.g. US,GB")
     ] = None,
     min_audience_quality: Annotated[
-        float | None,
-        typer.Option(metavar="Q", help="minimum audience_quality (when the roster has it)"),
+        str | None,
+        typer.Option(
+            metavar="low|medium|high", help="minimum audience_quality (when the roster has it)"
+        ),
     ] = None,
+    include_flagged_costs: Annotated[
+        bool,
+        typer.Option(
+            "--include-flagged-costs",
+            metavar=FLAG,
+            help="also consider creators whose cost estimate is outside the cited CPM range",
+        ),
+    ] = False,
     min_cost: Annotated[
         float | None, typer.Option(metavar="USD", help="cheapest creator to consider")
     ] = None,
@@ -665,6 +675,14 @@ def plan(
             raise UsageProblem("--objective", objective, "expected reach or engagements")
         if cost_basis not in ("low", "mid", "high"):
             raise UsageProblem("--cost-basis", cost_basis, "expected low, mid or high")
+        if min_audience_quality is not None and min_audience_quality not in (
+            "low",
+            "medium",
+            "high",
+        ):
+            raise UsageProblem(
+                "--min-audience-quality", min_audience_quality, "expected low, medium or high"
+            )
         if max_creators is not None and max_creators < 1:
             raise UsageProblem("--max-creators", str(max_creators), "expected N >= 1")
         if not (out / "creators").is_dir():
@@ -685,6 +703,7 @@ def plan(
         min_cost=min_cost,
         max_cost=max_cost,
         max_creators=max_creators,
+        include_flagged_costs=include_flagged_costs,
     )
     _plan(req, out, csv_path, json_out)
 

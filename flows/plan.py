@@ -43,11 +43,17 @@ class PlanRequest:
     tiers: list[str] = field(default_factory=list)
     niches: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
-    min_audience_quality: float | None = None
+    min_audience_quality: str | None = None  # low, medium or high (AUDIENCE_RANK)
     min_cost: float | None = None
     max_cost: float | None = None
     max_creators: int | None = None
     one_account_per_person: bool = True
+    # rows whose cost estimate is outside the platform's cited CPM range (estimate_flags)
+    include_flagged_costs: bool = False
+
+
+AUDIENCE_RANK = {"low": 1, "medium": 2, "high": 3}  # unknown: below any minimum
+FLAGGED_COSTS = ["cpm_below_cited_range", "cpm_above_cited_range"]
 
 
 @dataclass
@@ -111,7 +117,24 @@ def eligible_creators(roster: pl.DataFrame, req: PlanRequest) -> tuple[pl.DataFr
                 "--min-audience-quality: this roster has no audience_quality column "
                 "(published by a later version of the pipeline); drop the option"
             )
-        conds.append(pl.col("audience_quality") >= req.min_audience_quality)
+        rank = pl.col("audience_quality").replace_strict(
+            AUDIENCE_RANK, default=0, return_dtype=pl.Int8
+        )
+        conds.append(rank >= AUDIENCE_RANK[req.min_audience_quality])
+    if "is_current" in roster.columns:  # creators missing from their platform's latest export
+        stale = roster.filter(~pl.col("is_current")).height
+        conds.append(pl.col("is_current"))
+        if stale:
+            notes.append(f"{stale:,} creators not in their platform's latest snapshot left out")
+    if "estimate_flags" in roster.columns and not req.include_flagged_costs:
+        flagged = pl.col("estimate_flags").list.set_intersection(FLAGGED_COSTS).list.len() > 0
+        conds.append(~flagged.fill_null(False))
+        n = roster.filter(flagged.fill_null(False)).height
+        if n:
+            notes.append(
+                f"{n:,} creators whose cost estimate is outside the cited CPM range left out "
+                "(--include-flagged-costs keeps them)"
+            )
     if req.min_cost is not None:
         conds.append(cost >= req.min_cost)
     if req.max_cost is not None:

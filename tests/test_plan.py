@@ -153,10 +153,23 @@ def test_niche_uses_the_niche_columns_when_published() -> None:
 
 def test_audience_quality_filter_needs_the_column() -> None:
     with pytest.raises(PlanError, match="audience_quality"):
-        make_plan(roster(), PlanRequest(budget=1000, min_audience_quality=0.5))
-    scored = roster(audience_quality=[0.9, 0.9, 0.9, 0.9, 0.2])
-    plan = make_plan(scored, PlanRequest(budget=1000, min_audience_quality=0.5))
-    assert plan.chosen.get_column("handle").to_list() == ["ann", "cat", "dan"]
+        make_plan(roster(), PlanRequest(budget=1000, min_audience_quality="medium"))
+    scored = roster(audience_quality=["high", "high", "medium", "unknown", "low"])
+    plan = make_plan(scored, PlanRequest(budget=1000, min_audience_quality="medium"))
+    assert sorted(plan.chosen.get_column("handle")) == ["ann", "cat"]  # bob is over budget
+    plan = make_plan(scored, PlanRequest(budget=1000, min_audience_quality="high"))
+    assert plan.chosen.get_column("handle").to_list() == ["ann"]
+
+
+def test_plan_books_current_creators_with_cost_estimates_inside_the_cited_range() -> None:
+    flags = [[], [], ["cpm_below_cited_range"], [], ["zero_views"]]
+    current = roster(estimate_flags=flags, is_current=[True, True, True, False, True])
+    plan = make_plan(current, PlanRequest(budget=1000))
+    assert sorted(plan.chosen.get_column("handle")) == ["ann", "eve"]
+    assert any("not in their platform's latest snapshot" in n for n in plan.notes)
+    assert any("outside the cited CPM range" in n for n in plan.notes)
+    with_flagged = make_plan(current, PlanRequest(budget=1200, include_flagged_costs=True))
+    assert sorted(with_flagged.chosen.get_column("handle")) == ["ann", "cat", "eve"]
 
 
 @pytest.mark.real_exports
