@@ -116,3 +116,25 @@ def test_backtest_in_a_run_never_learns_from_published_held_out_views(
     with_history = backtest(rows, load_rate_card(), countries, history=published)
     assert with_history.training_rows == {"tiktok": 300}
     assert with_history.table.equals(alone.table)
+
+
+def test_a_big_run_scores_an_even_sample_of_whole_creators(exports: Path, tmp_path: Path) -> None:
+    """The run's own backtest (manifest reach_evaluation) bounds its second enrich pass:
+    past max_rows it scores every k-th creator with all of that creator's rows."""
+    from flows.config import load_country_aliases, load_rate_card
+    from flows.evaluate import load_rows
+    from flows.pipeline import RunOptions, evaluate_reach
+    from transforms.country import country_lookup
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    rows, _ = load_rows([str(exports)], RunOptions(), staging)
+    args = (load_rate_card(None), country_lookup(load_country_aliases()), None, None)
+    full = evaluate_reach(rows.lazy(), *args)
+    sampled = evaluate_reach(rows.lazy(), *args, max_rows=rows.height // 3)
+    assert full is not None and sampled is not None
+    assert (full["creators_sampled"], sampled["creators_sampled"]) == ("all", "1 in 4")
+    held = {m["slice"]: m["rows"] for m in sampled["metrics"] if m["platform"] == "tiktok"}
+    assert 0 < held["all"] < 200  # a quarter of the 200 December creators, give or take
+    # a sampled creator keeps its November row: its history still predicts its December
+    assert held.get("method history", 0) > 0
