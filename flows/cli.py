@@ -20,26 +20,28 @@ from typer._click import exceptions as click_errors  # noqa: E402
 from flows import usage  # noqa: E402
 from flows.prefect_api import LOCAL_API_URL, choose_api  # noqa: E402
 from flows.usage import UsageProblem  # noqa: E402
+from schemas.reasons import Reason  # noqa: E402  (an enum: pandera loads lazily)
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
 # file-level reasons that mean the file could not be read at all
-# (schemas.reasons.Reason codes, as text: importing schemas would load pandera up front)
-UNREADABLE = {
-    "empty_file",
-    "no_header",
-    "unreadable_csv",
-    "unreadable_excel",
-    "unreadable_json",
-    "unsupported_format",
-    "permission_denied",
-    "too_deeply_nested",
-    "unreadable_file",
-    "reader_error",
-    "unreadable_archive",
-    "unreadable_parquet",
-}
+UNREADABLE = frozenset(
+    {
+        Reason.EMPTY_FILE,
+        Reason.NO_HEADER,
+        Reason.UNREADABLE_CSV,
+        Reason.UNREADABLE_EXCEL,
+        Reason.UNREADABLE_JSON,
+        Reason.UNSUPPORTED_FORMAT,
+        Reason.PERMISSION_DENIED,
+        Reason.TOO_DEEPLY_NESTED,
+        Reason.UNREADABLE_FILE,
+        Reason.READER_ERROR,
+        Reason.UNREADABLE_ARCHIVE,
+        Reason.UNREADABLE_PARQUET,
+    }
+)
 EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, EXIT_LOCKED, EXIT_FAILED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
 TIER_NAMES = ("nano", "micro", "mid", "macro", "mega")  # schemas.models.TIERS (a test compares)

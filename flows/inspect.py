@@ -23,6 +23,7 @@ import polars as pl
 from flows.pipeline import FileOutcome, RunOptions, build_roster, ingest_file
 from flows.readers import FileRejected, RawSheet, read_export
 from transforms.filenames import date_from_name, platform_from_name
+from transforms.headers import NUMERIC_FIELDS
 
 # How a number was written, first match wins (checked on the stripped text).
 NUMBER_FORMS: list[tuple[str, str]] = [
@@ -33,16 +34,7 @@ NUMBER_FORMS: list[tuple[str, str]] = [
     ("thousands separators", r"^[+-]?\d{1,3}([,.\s]\d{3})+([.,]\d+)?$"),
     ("plain", r"^[+-]?\d+([.,]\d+)?$"),
 ]
-NUMERIC = (
-    "followers",
-    "avg_views",
-    "avg_likes",
-    "avg_comments",
-    "avg_shares",
-    "avg_engagement",
-    "engagement_rate",
-)
-PREVIEW_COLUMNS = ("source_row", "platform", "handle", "display_name", *NUMERIC, "country")
+PREVIEW_COLUMNS = ("source_row", "platform", "handle", "display_name", *NUMERIC_FIELDS, "country")
 
 
 @dataclass
@@ -106,7 +98,7 @@ def _columns(sheet: RawSheet, outcome: FileOutcome, staged: pl.DataFrame) -> lis
     for fld, header in outcome.mapping.items():
         report = ColumnReport(fld, header)
         col = _raw_column(sheet, header, outcome.decisions, fld)
-        if fld in NUMERIC and col is not None:
+        if fld in NUMERIC_FIELDS and col is not None:
             report.forms = number_forms(sheet.cells.get_column(col))
             target = fld if fld in staged.columns else f"{fld}_reported"
             if target not in staged.columns:  # nothing staged: the file is quarantined whole
