@@ -52,7 +52,7 @@ from deltalake import DeltaTable
 from flows.dictionary import TABLES, data_dictionary, polars_schema
 from flows.people_view import PEOPLE, PEOPLE_COMMENTS, people_view_sql
 from flows.publish import CREATORS, table_exists, table_path
-from schemas.models import TIERS
+from schemas.vocabulary import Tier
 
 CATALOG_NAME = "roster.duckdb"
 TIER_SUMMARY = "tier_summary"
@@ -238,12 +238,12 @@ def _view_sql(src: _Source) -> str:
 
 
 def _tier_summary_sql() -> str:
-    tiers = ", ".join(_literal(t) for t in TIERS)
+    tiers = ", ".join(_literal(t) for t in Tier.codes())
     return f"""\
 CREATE VIEW {TIER_SUMMARY} AS
 SELECT platform,
        tier,
-       coalesce(list_position([{tiers}], tier), {len(TIERS) + 1}) AS tier_order,
+       coalesce(list_position([{tiers}], tier), {len(Tier) + 1}) AS tier_order,
        count(*) AS creators,
        CAST(sum(est_reach) AS BIGINT) AS total_est_reach,
        CAST(sum(est_reach_low) AS BIGINT) AS total_est_reach_low,

@@ -21,6 +21,7 @@ from flows import usage  # noqa: E402
 from flows.prefect_api import LOCAL_API_URL, choose_api  # noqa: E402
 from flows.usage import UsageProblem  # noqa: E402
 from schemas.reasons import Reason  # noqa: E402  (an enum: pandera loads lazily)
+from schemas.vocabulary import FileStatus, Tier  # noqa: E402
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -44,7 +45,7 @@ UNREADABLE = frozenset(
 )
 EXIT_OK, EXIT_QUARANTINED, EXIT_USAGE, EXIT_LOCKED, EXIT_FAILED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
-TIER_NAMES = ("nano", "micro", "mid", "macro", "mega")  # schemas.models.TIERS (a test compares)
+TIER_NAMES = Tier.codes()
 
 
 class RosterApp(typer.Typer):
@@ -237,7 +238,7 @@ def print_summary(manifest: dict[str, Any]) -> None:
             col, justify="right" if col not in ("file", "status") else "left", overflow="fold"
         )
     for f in manifest["files"]:
-        status = f["status"] if f["status"] == "ok" else f"quarantined: {f['reason']}"
+        status = f["status"] if f["status"] == FileStatus.OK else f"quarantined: {f['reason']}"
         files.add_row(
             f["source_file"],
             status,
@@ -266,7 +267,7 @@ def print_summary(manifest: dict[str, Any]) -> None:
         console.print(t)
     tiers = manifest.get("rows_by_platform_tier", [])
     if tiers:
-        order = ["nano", "micro", "mid", "macro", "mega"]
+        order = Tier.codes()
         present = [t for t in order if any(r["tier"] == t for r in tiers)]
         platforms = sorted({r["platform"] for r in tiers})
         cell = {(r["platform"], r["tier"]): r["rows"] for r in tiers}
@@ -291,7 +292,7 @@ def print_summary(manifest: dict[str, Any]) -> None:
             t.add_row(reason, str(n), str(rows.get(reason, "")))
         console.print(t)
     for f in manifest["files"]:
-        if f["status"] != "ok":
+        if f["status"] != FileStatus.OK:
             console.print(f["detail"], markup=False)
     totals = {
         k: sum(f[k] for f in manifest["files"])
@@ -536,9 +537,9 @@ def _finish(manifest: dict[str, Any], json_summary: bool) -> None:
         )
         sys.exit(EXIT_FAILED)
     files = manifest["files"]
-    if files and all(f["status"] != "ok" and f["reason"] in UNREADABLE for f in files):
+    if files and all(f["status"] != FileStatus.OK and f["reason"] in UNREADABLE for f in files):
         sys.exit(EXIT_USAGE)
-    if any(f["status"] != "ok" for f in files):
+    if any(f["status"] != FileStatus.OK for f in files):
         sys.exit(EXIT_QUARANTINED)
 
 
@@ -589,7 +590,7 @@ def inspect(
     else:
         for r in reports:
             print_report(r, console)
-    if any(r.outcome.status != "ok" for r in reports):
+    if any(r.outcome.status != FileStatus.OK for r in reports):
         sys.exit(EXIT_QUARANTINED)
 
 

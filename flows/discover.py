@@ -20,6 +20,7 @@ from pathlib import Path
 
 from flows.archives import ARCHIVE_SUFFIXES, PARQUET_SUFFIXES
 from flows.readers import SUPPORTED_SUFFIXES
+from schemas.vocabulary import SkipReason
 
 READABLE_SUFFIXES = frozenset(SUPPORTED_SUFFIXES | ARCHIVE_SUFFIXES | PARQUET_SUFFIXES)
 PEEK_BYTES = 64 * 1024
@@ -32,7 +33,7 @@ class NotRead:
 
     path: str
     label: str
-    reason: str  # hidden | office_lock_file | not_an_export | permission_denied | ...
+    reason: SkipReason
     detail: str
 
 
@@ -69,7 +70,9 @@ def _walk(root: Path, skip: Path | None, found: Discovery) -> None:
             NotRead(
                 str(where),
                 _relative(where, root),
-                "permission_denied" if isinstance(err, PermissionError) else "unreadable_folder",
+                SkipReason.PERMISSION_DENIED
+                if isinstance(err, PermissionError)
+                else SkipReason.UNREADABLE_FOLDER,
                 f"{_relative(where, root)}: the folder cannot be listed ({err.strerror}); "
                 "give the run's user read access to it",
             )
@@ -83,7 +86,7 @@ def _walk(root: Path, skip: Path | None, found: Discovery) -> None:
                 NotRead(
                     str(here),
                     _relative(here, root),
-                    "symlink_loop",
+                    SkipReason.SYMLINK_LOOP,
                     f"{_relative(here, root)}: a symlink to a folder already read (read once)",
                 )
             )
@@ -97,14 +100,14 @@ def _walk(root: Path, skip: Path | None, found: Discovery) -> None:
                     NotRead(
                         str(sub),
                         _relative(sub, root),
-                        "output_folder",
+                        SkipReason.OUTPUT_FOLDER,
                         f"{_relative(sub, root)}: the --out folder; the run never reads "
                         "its own output",
                     )
                 )
             elif d.startswith("."):
                 found.not_read.append(
-                    NotRead(str(sub), _relative(sub, root), "hidden", "a hidden folder")
+                    NotRead(str(sub), _relative(sub, root), SkipReason.HIDDEN, "a hidden folder")
                 )
         dirs[:] = sorted(
             d
@@ -124,20 +127,23 @@ def _classify(path: Path, root: Path, found: Discovery) -> None:
         found.not_read.append(NotRead(str(path), label, why[0], f"{label}: {why[1]}"))
 
 
-def not_an_input(path: Path) -> tuple[str, str] | None:
+def not_an_input(path: Path) -> tuple[SkipReason, str] | None:
     """(reason, why) when a file found in a folder is not an export, else None."""
     name = path.name
     if name.startswith("~$"):
-        return "office_lock_file", "an Excel/Word lock file (the workbook is open somewhere)"
+        return (
+            SkipReason.OFFICE_LOCK_FILE,
+            "an Excel/Word lock file (the workbook is open somewhere)",
+        )
     if name.startswith("."):
-        return "hidden", "a hidden file"
+        return SkipReason.HIDDEN, "a hidden file"
     if not path.exists():
-        return "broken_symlink", "a symlink to a file that does not exist"
+        return SkipReason.BROKEN_SYMLINK, "a symlink to a file that does not exist"
     if not path.is_file():
-        return "not_a_file", "not a regular file"
+        return SkipReason.NOT_A_FILE, "not a regular file"
     suffix = path.suffix.lower()
     if suffix not in READABLE_SUFFIXES:
-        return "not_an_export", (
+        return SkipReason.NOT_AN_EXPORT, (
             f"{suffix or 'no extension'} is not an export format "
             f"(read: {', '.join(sorted(READABLE_SUFFIXES))})"
         )
@@ -148,7 +154,7 @@ def not_an_input(path: Path) -> tuple[str, str] | None:
     return None
 
 
-def _prose(path: Path) -> tuple[str, str] | None:
+def _prose(path: Path) -> tuple[SkipReason, str] | None:
     """A .txt whose first lines have no delimiter in common is text, not a table."""
     try:
         with path.open("rb") as fh:
@@ -161,10 +167,10 @@ def _prose(path: Path) -> tuple[str, str] | None:
     for delim in (",", ";", "\t", "|"):
         if sum(delim in ln for ln in lines) >= max(1, len(lines) * 0.8):
             return None
-    return "not_an_export", "plain text without columns (no delimiter on its lines)"
+    return SkipReason.NOT_AN_EXPORT, "plain text without columns (no delimiter on its lines)"
 
 
-def _settings_json(path: Path) -> tuple[str, str] | None:
+def _settings_json(path: Path) -> tuple[SkipReason, str] | None:
     """A small JSON document that is one object holding no list of records."""
     try:
         if path.stat().st_size > PEEK_JSON_BYTES:
@@ -175,7 +181,10 @@ def _settings_json(path: Path) -> tuple[str, str] | None:
     if isinstance(doc, dict) and not any(
         isinstance(v, list) and v and all(isinstance(x, dict) for x in v) for v in doc.values()
     ):
-        return "not_an_export", "a JSON object without a list of records (a settings file?)"
+        return (
+            SkipReason.NOT_AN_EXPORT,
+            "a JSON object without a list of records (a settings file?)",
+        )
     return None
 
 

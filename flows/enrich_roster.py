@@ -43,6 +43,7 @@ from flows.publish_steps import (
     publish_failure,
     read_staged,
 )
+from schemas.vocabulary import FileStatus, SkipReason
 
 if TYPE_CHECKING:
     from prefect.futures import PrefectFuture
@@ -134,7 +135,7 @@ def ingest_task(
     outcomes = ingest_file(Path(path), label, index, options, Path(staging), sha256)
     logger = get_run_logger()
     for o in outcomes:
-        if o.status == "ok":
+        if o.status == FileStatus.OK:
             logger.info(
                 "%s: %d rows read, %d staged, %d quarantined (%.1fs)",
                 o.source_file,
@@ -226,8 +227,8 @@ def publish_task(
     manifest = build_manifest(
         outcomes, files, params, run_id, started_at, versions, merged, quarantine, timings
     )
-    manifest.skipped_files = [s for s in skipped if s.reason == "already_processed"]
-    manifest.not_read = [s for s in skipped if s.reason != "already_processed"]
+    manifest.skipped_files = [s for s in skipped if s.reason == SkipReason.ALREADY_PROCESSED]
+    manifest.not_read = [s for s in skipped if s.reason != SkipReason.ALREADY_PROCESSED]
     manifest.reach_model, manifest.reach_evaluation = build.reach_model, build.reach_evaluation
     payload = manifest.model_dump(mode="json")
     if quarantine.height:  # for analysts fixing their exports in a spreadsheet
@@ -316,7 +317,7 @@ def summary_markdown(manifest: dict[str, Any]) -> str:
         "|---|---|---:|---:|---:|---:|",
     ]
     for f in manifest["files"]:
-        status = f["status"] if f["status"] == "ok" else f"quarantined: {f['reason']}"
+        status = f["status"] if f["status"] == FileStatus.OK else f"quarantined: {f['reason']}"
         lines.append(
             f"| {f['source_file']} | {status} | {f['rows_read']} | {f['enriched']} | "
             f"{f['quarantined']} | {f['duplicates_collapsed']} |"
@@ -351,7 +352,7 @@ def quarantined_rows_by_reason(quarantine: pl.DataFrame, files: list[dict]) -> d
         .iter_rows()
     )
     for f in files:
-        if f["status"] == "quarantined":
+        if f["status"] == FileStatus.QUARANTINED:
             rows[f["reason"]] = rows.get(f["reason"], 0) + f["rows_read"]
     return dict(sorted(rows.items()))
 

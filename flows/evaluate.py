@@ -15,6 +15,7 @@ import polars as pl
 from flows.config import load_country_aliases, load_rate_card
 from flows.enrich_roster import discover_inputs
 from flows.pipeline import FileOutcome, RunOptions, ingest_file
+from schemas.vocabulary import DuplicateStatus, FileStatus
 from transforms.backtest import Evaluation, backtest
 from transforms.country import country_lookup
 from transforms.dedupe import mark_repeated, repeated_key_rows
@@ -32,7 +33,7 @@ def load_rows(inputs: list[str], options: RunOptions, staging: Path) -> tuple[pl
     skipped = [
         {"source_file": o.source_file, "reason": o.reason, "detail": o.detail}
         for o in outcomes
-        if o.status != "ok"
+        if o.status != FileStatus.OK
     ]
     staged = [o.staged_path for o in outcomes if o.staged_path and o.staged_rows]
     if not staged:
@@ -40,7 +41,7 @@ def load_rows(inputs: list[str], options: RunOptions, staging: Path) -> tuple[pl
     rows = pl.scan_parquet(staged)
     repeated = repeated_key_rows(rows).collect().get_column("_input_order")
     marks = mark_repeated(rows.filter(pl.col("_input_order").is_in(repeated.implode()))).collect()
-    dropped = marks.filter(pl.col("_dup_status") != "kept").get_column("_input_order")
+    dropped = marks.filter(pl.col("_dup_status") != DuplicateStatus.KEPT).get_column("_input_order")
     kept = rows.filter(~pl.col("_input_order").is_in(dropped.implode())).collect()
     return kept.sort("_input_order"), skipped
 

@@ -22,6 +22,7 @@ import polars as pl
 
 from flows.pipeline import FileOutcome, RunOptions, build_roster, ingest_file
 from flows.readers import FileRejected, RawSheet, read_export
+from schemas.vocabulary import FileStatus
 from transforms.filenames import date_from_name, platform_from_name
 from transforms.headers import NUMERIC_FIELDS
 
@@ -265,7 +266,7 @@ def print_report(report: SheetReport, console: Any) -> None:
     from rich.table import Table
 
     o = report.outcome
-    status = "ok" if o.status == "ok" else f"QUARANTINED WHOLE: {o.reason}"
+    status = "ok" if o.status == FileStatus.OK else f"QUARANTINED WHOLE: {o.reason}"
     console.print(f"[bold]{o.source_file}[/]  {status}")
     console.print(
         f"  format: {report.file_format}; {', '.join(o.notes) or 'no notes'}; header row "

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.vocabulary import FileStatus, SkipReason
+
 
 class FileRecord(BaseModel):
     """One delivery (file or workbook sheet) of the run, with its reconciled counts."""
@@ -18,7 +20,7 @@ class FileRecord(BaseModel):
 
     source_file: str
     delivery_file: str
-    status: str
+    status: FileStatus
     reason: str | None = None
     records: int
     blank_rows: int
@@ -56,7 +58,7 @@ class SkippedFile(BaseModel):
     path: str
     sha256: str | None = None
     processed_by_run: str | None = None
-    reason: str = "already_processed"
+    reason: SkipReason = SkipReason.ALREADY_PROCESSED
     detail: str | None = None
 
 

@@ -25,6 +25,7 @@ from flows.readers import FileRejected, RawSheet
 from schemas import EnrichedRoster, soft_validate
 from schemas.reasons import Reason
 from schemas.validation import FAILURE_COLUMNS
+from schemas.vocabulary import DuplicateStatus, FileStatus
 from transforms.backtest import backtest
 from transforms.country import country_lookup
 from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_key_rows
@@ -82,7 +83,7 @@ class FileOutcome:
     # the options that decided this file's output (see enrich_roster.processing_key_of);
     # "" = the run's own
     processing_key: str = ""
-    status: str = "ok"  # ok | quarantined
+    status: FileStatus = FileStatus.OK
     reason: str | None = None
     detail: str | None = None
     platform: str | None = None
@@ -132,7 +133,7 @@ def _quarantine_frame(
 
 
 def file_rejection(outcome: FileOutcome, reason: str, detail: str) -> pl.DataFrame:
-    outcome.status, outcome.reason, outcome.detail = "quarantined", reason, detail
+    outcome.status, outcome.reason, outcome.detail = FileStatus.QUARANTINED, reason, detail
     snapshot = dt.date.fromisoformat(outcome.snapshot_date) if outcome.snapshot_date else None
     return _quarantine_frame(
         pl.DataFrame(
@@ -379,9 +380,11 @@ def build_roster(
     for o in outcomes:
         if o.staged_path and o.staged_rows:
             per_file[o.source_file]["enriched"] += o.staged_rows
-    dropped = marks.filter(pl.col("_dup_status") != "kept")
+    dropped = marks.filter(pl.col("_dup_status") != DuplicateStatus.KEPT)
     for src, status, n in dropped.group_by("source_file", "_dup_status").len().iter_rows():
-        key = {"duplicate": "duplicates", "conflict": "conflicts"}[status]
+        key = {DuplicateStatus.DUPLICATE: "duplicates", DuplicateStatus.CONFLICT: "conflicts"}[
+            status
+        ]
         per_file[src][key] += n
         per_file[src]["enriched"] -= n
     conflicts = conflicts_to_quarantine(marks.lazy()).collect()
@@ -491,9 +494,9 @@ def _dedupe_within_deliveries(
     marks = mark_repeated(
         rows.filter(pl.col("_input_order").is_in(repeated.implode())), DELIVERY_KEY
     ).collect()
-    dropped = marks.filter(pl.col("_dup_status") != "kept")
+    dropped = marks.filter(pl.col("_dup_status") != DuplicateStatus.KEPT)
     collapsed_path = staging / "collapsed.parquet"
-    dropped.filter(pl.col("_dup_status") == "duplicate").select(
+    dropped.filter(pl.col("_dup_status") == DuplicateStatus.DUPLICATE).select(
         "source_file", "source_row"
     ).write_parquet(collapsed_path)
     kept = rows.filter(~pl.col("_input_order").is_in(dropped.get_column("_input_order").implode()))
@@ -581,7 +584,7 @@ def reconcile(
     rows: list[dict[str, Any]] = []
     for o in outcomes:
         t = tally.get(o.source_file, {})
-        whole = o.status == "quarantined"
+        whole = o.status == FileStatus.QUARANTINED
         superseded = t.get("superseded", 0)
         enriched = t.get("delivered", 0) - superseded
         quarantined = (o.rows_read if whole else t.get("quarantined", 0)) + superseded

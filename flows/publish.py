@@ -39,6 +39,7 @@ from flows.dictionary import polars_schema
 from flows.quality_config import load_niche_taxonomy, load_quality_rules
 from flows.tables import CONTACTS, CREATORS, DELIVERIES, LEDGER, QUARANTINE, SNAPSHOTS
 from schemas.reasons import Reason
+from schemas.vocabulary import FileStatus
 from transforms.creators import creators_from_snapshots as creators_transform
 from transforms.profile import profile_snapshots
 from transforms.safety import neutralise_formulas
@@ -428,7 +429,9 @@ def ledger_lookup(out: Path, processing_key: str) -> dict[tuple[str, str | None]
     ledger = read_ledger(out)
     if ledger is None:
         return {}
-    done = ledger.filter((pl.col("processing_key") == processing_key) & (pl.col("status") == "ok"))
+    done = ledger.filter(
+        (pl.col("processing_key") == processing_key) & (pl.col("status") == FileStatus.OK.value)
+    )
     return {
         (f, sha): run
         for f, sha, run in done.select("delivery_file", "sha256", "run_id")
@@ -449,7 +452,7 @@ def remembered_options(
         return {}
     parts = pl.col("processing_key").str.split("/")
     given = (
-        ledger.filter(pl.col("status") == "ok")
+        ledger.filter(pl.col("status") == FileStatus.OK.value)
         .with_columns(
             platform=parts.list.get(2, null_on_oob=True), date=parts.list.get(3, null_on_oob=True)
         )

@@ -26,9 +26,11 @@ from typing import Any
 
 import polars as pl
 
+from schemas.vocabulary import Tier
+
 REPORT_NAME = "report.html"
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
-TIER_ORDER = ["nano", "micro", "mid", "macro", "mega"]
+TIER_ORDER = list(Tier.codes())
 SCATTER_MAX_POINTS = 3000  # an even sample beyond this: an SVG of 10M dots helps nobody
 W = 760  # chart width, px
 LABEL_W = 230  # room for row labels, px (longer labels are shortened, in full on hover)

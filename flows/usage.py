@@ -23,9 +23,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-# the platforms a file can be given with --platform; the same list as schemas.models.PLATFORMS
-# (a test keeps them equal: importing schemas here would cost a second of pandera start-up)
-PLATFORMS = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
+from schemas.vocabulary import Platform
+
+# the platforms a file can be given with --platform (schemas.vocabulary: standard library only)
+PLATFORMS = Platform.codes()
 TASK_RUNNERS = ("thread", "dask")
 MAX_WORKERS = 64
 DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")

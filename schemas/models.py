@@ -8,10 +8,10 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from transforms.reach_model import REACH_METHODS
+from schemas.vocabulary import Platform, ReachMethod, Tier
 
-TIERS = ("nano", "micro", "mid", "macro", "mega")
-PLATFORMS = ("instagram", "tiktok", "youtube", "x", "facebook", "twitch")
+TIERS = Tier.codes()
+PLATFORMS = Platform.codes()
 MAX_FOLLOWERS = 10_000_000_000  # more than people on earth: a unit or typing error
 MAX_PER_POST = 1_000_000_000_000  # views/likes per post beyond this are a unit or typing error
 
@@ -186,7 +186,7 @@ class EnrichedRoster(pa.DataFrameModel):
         "the creator's latest earlier observed views; model_interactions / model_followers "
         "= views predicted by the per-platform log-log model fitted in the run (with / "
         "without interactions); benchmark = followers x the rate card's cited reach rate",
-        isin=list(REACH_METHODS),
+        isin=[m.value for m in ReachMethod],
     )
     est_cost_usd_low: float = _f(
         "estimated cost per sponsored post, low: est_reach x the platform's low cited CPM, "

@@ -14,7 +14,7 @@ import pandera.polars as pa
 import polars as pl
 
 from schemas.models import _f
-from transforms.quality import QUALITY_FLAGS
+from schemas.vocabulary import QualityFlag
 
 AUDIENCE_QUALITY = ["high", "medium", "low", "unknown"]
 AUDIENCE_QUALITY_BASIS = [
@@ -148,7 +148,7 @@ class CreatorProfile(pa.DataFrameModel):
 
     @pa.dataframe_check(name="known_quality_flags")
     def _known_flags(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        known = pl.lit(list(QUALITY_FLAGS), dtype=pl.List(pl.String))
+        known = pl.lit([f.value for f in QualityFlag], dtype=pl.List(pl.String))
         flags = pl.col("quality_flags")
         return data.lazyframe.select(
             flags.is_null() | (flags.list.set_difference(known).list.len() == 0)

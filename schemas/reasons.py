@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from schemas.vocabulary import Platform
+
 
 class Scope(StrEnum):
     FILE = "file"  # the whole file (or workbook sheet) is quarantined, source_row null
@@ -94,8 +96,8 @@ class Reason(StrEnum):
     UNKNOWN_PLATFORM = (
         "unknown_platform",
         Scope.FILE,
-        "pass --platform (instagram, tiktok, youtube, x, facebook, twitch), rename the file "
-        "like tiktok_dec_2022.csv, or add the spelling to header_aliases.toml [platforms]",
+        f"pass --platform ({', '.join(Platform.codes())}), rename the file like "
+        "tiktok_dec_2022.csv, or add a platform column",
     )
     UNKNOWN_SNAPSHOT_DATE = (
         "unknown_snapshot_date",

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.reasons import Reason
+from schemas.vocabulary import DuplicateStatus
+
 KEY = ("platform", "handle_norm", "snapshot_date")
 # The handle as written is not compared: "@ABC" and "abc" are the same creator.
 VALUE_COLUMNS = (
@@ -56,20 +59,20 @@ def mark_repeated(lf: pl.LazyFrame, key_columns: tuple[str, ...] = KEY) -> pl.La
         )
         .with_columns(
             _dup_status=pl.when(pl.col("_is_first"))
-            .then(pl.lit("kept"))
+            .then(pl.lit(DuplicateStatus.KEPT.value))
             .when(pl.col("_value_hash") == pl.col("_kept_hash"))
-            .then(pl.lit("duplicate"))
-            .otherwise(pl.lit("conflict"))
+            .then(pl.lit(DuplicateStatus.DUPLICATE.value))
+            .otherwise(pl.lit(DuplicateStatus.CONFLICT.value))
         )
         .drop("_value_hash", "_kept_hash", "_is_first")
     )
 
 
 def conflicts_to_quarantine(marked: pl.LazyFrame) -> pl.LazyFrame:
-    return marked.filter(pl.col("_dup_status") == "conflict").select(
+    return marked.filter(pl.col("_dup_status") == DuplicateStatus.CONFLICT).select(
         "source_file",
         "source_row",
-        reason=pl.lit("duplicate_conflict"),
+        reason=pl.lit(Reason.DUPLICATE_CONFLICT.value),
         column=pl.lit("handle"),
         field=pl.lit("handle"),
         platform=pl.col("platform"),

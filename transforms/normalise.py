@@ -18,6 +18,7 @@ import polars as pl
 from polars.datatypes import DataTypeClass
 
 from schemas.reasons import Reason
+from schemas.vocabulary import Platform
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping
 from transforms.lookup import by_distinct_values
 from transforms.numbers import (
@@ -93,15 +94,7 @@ def normalise_handle(expr: pl.Expr) -> pl.Expr:
 
 # A profile URL in a handle column: instagram.com/h/, tiktok.com/@h?lang=en, youtube.com/@h,
 # youtube.com/c/h, x.com/h ... -> the handle, and the platform its domain names.
-PROFILE_DOMAINS = {
-    "instagram.com": "instagram",
-    "tiktok.com": "tiktok",
-    "youtube.com": "youtube",
-    "x.com": "x",
-    "twitter.com": "x",
-    "facebook.com": "facebook",
-    "twitch.tv": "twitch",
-}
+PROFILE_DOMAINS = Platform.profile_domain_lookup()
 _DOMAIN = "|".join(d.replace(".", r"\.") for d in PROFILE_DOMAINS)
 PROFILE_URL = (
     rf"(?i)^(?:https?://)?(?:[a-z]+\.)?({_DOMAIN})/(?:@|c/|user/|channel/)?([^/?#\s]+)[/?#]?.*$"

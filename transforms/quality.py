@@ -18,26 +18,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.vocabulary import FlagStrength, QualityFlag
 from transforms.peers import BASE_GROUP, engagement_column, with_follower_growth
 from transforms.quality_settings import QualityRules
 
 LEVELS = ("low", "medium", "high")  # index = rank: min() is the worst
-STRONG_FLAGS = {
-    "low_authentic_engagement": "avg_engagement_authentic / avg_engagement below the "
-    "authentic share a real audience has (authentic_ratio.high_min)",
-    "low_vendor_quality_score": "vendor audience quality score (HypeAuditor AQS) below "
-    "vendor_score.aqs_low_below",
-    "low_audience_credibility": "vendor audience credibility / authenticity below "
-    "vendor_score.credibility_high_min",
-}
-WEAK_FLAGS = {
-    "engagement_far_above_peers": "engagement rate far above the peer median (log scale)",
-    "engagement_far_below_peers": "engagement rate far below the peer median (log scale)",
-    "views_far_below_followers": "average views per follower far below the peer median",
-    "follower_jump": "follower growth since the previous snapshot far beyond the tier's "
-    "and the creator's usual growth",
-}
-QUALITY_FLAGS = {**STRONG_FLAGS, **WEAK_FLAGS}
+STRONG_FLAGS = {f.value: f.meaning for f in QualityFlag if f.strength == FlagStrength.STRONG}
+WEAK_FLAGS = {f.value: f.meaning for f in QualityFlag if f.strength == FlagStrength.WEAK}
+QUALITY_FLAGS = {f.value: f.meaning for f in QualityFlag}
 OPTIONAL_INPUTS = ("avg_engagement_authentic", "vendor_quality_score", "audience_credibility")
 MAD_TO_Z = 0.6745  # Iglewicz & Hoaglin: M = 0.6745 (x - median) / MAD
 

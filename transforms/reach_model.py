@@ -20,19 +20,13 @@ from typing import Any
 
 import polars as pl
 
+from schemas.vocabulary import ReachMethod
 from transforms.lookup import lookup_row, pick
 from transforms.settings import ReachModel
 
 OBS_KEY = ["platform", "handle_norm", "snapshot_date"]
 VARIANTS = {"interactions": ("x_followers", "x_interactions"), "followers": ("x_followers",)}
-REACH_METHODS = {
-    "observed_views": "the export's average views",
-    "history": "the creator's latest earlier observed average views",
-    "model_interactions": "views predicted from log followers and log interactions "
-    "(per-platform least squares fitted in the run)",
-    "model_followers": "views predicted from log followers (fitted in the run)",
-    "benchmark": "followers x the rate card's cited reach rate (platform, tier)",
-}
+REACH_METHODS = {m.value: m.meaning for m in ReachMethod}
 
 
 def observed_interactions() -> pl.Expr:

@@ -15,6 +15,8 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.vocabulary import Platform
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -232,7 +234,6 @@ class HeaderAliases(_Strict):
     version: str
     fields: dict[str, list[str]]
     ignore: list[str]
-    platforms: dict[str, list[str]]
 
     @classmethod
     def from_toml(cls, data: dict[str, Any]) -> HeaderAliases:
@@ -240,7 +241,6 @@ class HeaderAliases(_Strict):
             version=data["meta"]["version"],
             fields=data["fields"],
             ignore=data.get("ignore", {}).get("headers", []),
-            platforms=data["platforms"],
         )
 
     def lookup(self) -> dict[str, str]:
@@ -254,11 +254,8 @@ class HeaderAliases(_Strict):
         return table
 
     def platform_lookup(self) -> dict[str, str]:
-        return {
-            alias.lower(): platform
-            for platform, aliases in self.platforms.items()
-            for alias in aliases
-        }
+        """Every spelling of a platform (lower case) -> its code (``schemas.vocabulary``)."""
+        return Platform.spelling_lookup()
 
 
 class CountryAliases(_Strict):
