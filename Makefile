@@ -32,8 +32,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check flows transforms schemas tests bench sample_data
-	$(BIN)/ruff format --check flows transforms schemas tests bench sample_data
+	$(BIN)/ruff check flows adapters transforms schemas tests bench sample_data
+	$(BIN)/ruff format --check flows adapters transforms schemas tests bench sample_data
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -450,7 +450,9 @@ def enrich(
         _usage_exit(err)
     # no waiting asked for: a held lock is known now, not after Prefect's start-up (with
     # --wait-lock the run waits for the lock itself, inside the flow)
-    holder = usage.lock_holder(out) if wait_lock == 0 else None
+    from adapters.lock import lock_holder
+
+    holder = lock_holder(out) if wait_lock == 0 else None
     if holder:
         _locked_exit(holder)
     api = choose_api()
@@ -482,12 +484,12 @@ def enrich(
 
 def _run(params: Any) -> dict[str, Any]:
     """The flow run; a failure is one line and its exit status, never a traceback."""
-    from flows.enrich_roster import UsageError, run_enrich
-    from flows.publish import OutputLocked
+    from adapters.lock import OutputLocked
+    from flows.enrich_roster import run_enrich
 
     try:
         return run_enrich(params)
-    except (UsageError, KeyError) as err:
+    except KeyError as err:
         _usage_exit(str(err).strip("'\""))
     except OutputLocked as err:
         _locked_exit(str(err))
@@ -506,7 +508,7 @@ def _run(params: Any) -> dict[str, Any]:
 
 def _written_report(manifest: dict[str, Any]) -> Path | None:
     """OUT/report.html, which the run writes (a report it could not draw is a warning)."""
-    from flows.report import REPORT_NAME
+    from adapters.report import REPORT_NAME
 
     report = Path(manifest["params"]["out"]) / REPORT_NAME
     return report if report.is_file() else None
@@ -578,8 +580,9 @@ def inspect(
             usage.check_mapping_headers(mapping, files)
     except UsageProblem as err:
         _usage_exit(err)
-    from flows.inspect import inspect_files, print_report, report_dict
-    from flows.pipeline import RunOptions
+    from adapters.ingest import RunOptions
+    from adapters.inspect import inspect_files, report_dict
+    from flows.inspect import print_report
 
     options = RunOptions(
         platform=plat, snapshot_date=date, mapping_file=str(mapping) if mapping else None
@@ -692,7 +695,7 @@ def plan(
             raise UsageProblem("--out", str(out), "has no creators table; run roster enrich")
     except UsageProblem as err:
         _usage_exit(err)
-    from flows.plan import PlanRequest
+    from transforms.plan import PlanRequest
 
     req = PlanRequest(
         budget=budget,
@@ -714,7 +717,8 @@ def plan(
 def _plan(req: Any, out: Path, csv_path: Path | None, json_out: bool) -> None:
     import datetime as dt
 
-    from flows.plan import PlanError, make_plan, read_roster, write_plan_csv
+    from adapters.plans import read_roster, write_plan_csv
+    from transforms.plan import PlanError, make_plan
 
     try:
         result = make_plan(read_roster(out), req)
@@ -783,7 +787,7 @@ def sql(
         _usage_exit(err)
     import duckdb
 
-    from flows.catalog import connect_catalog
+    from adapters.catalog import connect_catalog
 
     with connect_catalog(out) as con:
         try:
@@ -814,7 +818,7 @@ def report(
             raise UsageProblem("--out", str(out), "has no published run; run roster enrich")
     except UsageProblem as err:
         _usage_exit(err)
-    from flows.report import write_report
+    from adapters.report import write_report
 
     manifest = json.loads(manifests[-1].read_text())  # run ids sort by their start time
     console.print(f"report: {write_report(out, manifest)}", markup=False)
@@ -957,8 +961,8 @@ def evaluate(
         usage.check_rate_card(rate_card, tier_scheme)
     except UsageProblem as err:
         _usage_exit(err)
-    from flows.evaluate import evaluate as run_backtest
-    from flows.pipeline import RunOptions
+    from adapters.evaluate import evaluate as run_backtest
+    from adapters.ingest import RunOptions
 
     options = RunOptions(platform=plat, snapshot_date=date, tier_scheme=tier_scheme)
     result = run_backtest([str(p) for p in inputs], options, str(rate_card) if rate_card else None)
@@ -979,7 +983,7 @@ def evaluate(
 def print_backtest(result: Any) -> None:
     from rich.table import Table
 
-    from flows.evaluate import render_table
+    from adapters.evaluate import render_table
 
     held = ", ".join(f"{p} {d}" for p, d in result.held_out.items())
     table = Table(title=f"Reach backtest: observed views hidden for {held}")

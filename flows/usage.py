@@ -213,7 +213,7 @@ def check_rate_card_model(rate_card: Path | None) -> None:
         return
     from pydantic import ValidationError
 
-    from flows.config import load_rate_card
+    from adapters.config import load_rate_card
 
     try:
         load_rate_card(rate_card)
@@ -228,7 +228,7 @@ def check_rate_card_model(rate_card: Path | None) -> None:
 
 
 def mapping_columns(mapping: Path) -> dict[str, str | list[str]]:
-    from flows.config import load_mapping_file
+    from adapters.config import load_mapping_file
 
     try:
         return load_mapping_file(mapping)
@@ -239,7 +239,7 @@ def mapping_columns(mapping: Path) -> dict[str, str | list[str]]:
 
 def export_files(inputs: Iterable[Path]) -> list[Path]:
     """The files a run would read (folders expanded, as ``discover_inputs`` does)."""
-    from flows.readers import SUPPORTED_SUFFIXES
+    from adapters.readers import SUPPORTED_SUFFIXES
 
     found: list[Path] = []
     for p in inputs:
@@ -259,7 +259,7 @@ def export_files(inputs: Iterable[Path]) -> list[Path]:
 def headers_of(path: Path) -> dict[str, list[str]] | None:
     """Header row of each sheet of one export (None when it cannot be read: the run then
     quarantines it with the reason)."""
-    from flows.readers import FileRejected, read_export
+    from adapters.readers import FileRejected, read_export
 
     try:
         return {s.label: list(s.headers) for s in read_export(path, path.name)}
@@ -293,29 +293,3 @@ def check_mapping_headers(mapping: Path, files: Sequence[Path]) -> None:
                     f'{field} = "{name}"',
                     f"no input has that header; headers found: {listing}{more}",
                 )
-
-
-def lock_holder(out: Path) -> str | None:
-    """When another run holds ``OUT/.roster.lock`` now, the message saying who (checked
-    before Prefect starts; the run itself takes the lock)."""
-    import fcntl
-
-    from flows.publish import LOCK_NAME
-
-    path = out / LOCK_NAME
-    # a run writes who it is into the file while it holds the lock and empties it on release:
-    # an empty file is a free lock, and is not probed (a probe would hold it for a moment)
-    if not path.is_file() or not path.read_text().strip():
-        return None
-    with path.open("r") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = fh.read().strip() or "another run"
-            return (
-                f"{out} is being written by {holder}; this run stopped without changing "
-                "anything. Run again when it has finished, or pass --wait-lock SECONDS "
-                "to wait for it."
-            )
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    return None

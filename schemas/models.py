@@ -302,3 +302,45 @@ class QuarantineRow(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+class CreatorsGrowth(pa.DataFrameModel):
+    """The columns ``creators_from_snapshots`` adds to ``EnrichedRoster`` for ``creators``.
+
+    A separate model, not a subclass of ``EnrichedRoster``: pandera 0.35 hands a dataframe
+    check's ``name=`` to the first model that builds its schema only (``CheckInfo.to_check``
+    pops it), so a subclass would rename ``EnrichedRoster``'s row checks to the method names
+    (``_cost_order``) in whichever of the two models is built second.
+    """
+
+    followers_prev: int = pa.Field(
+        description="followers at the creator's previous snapshot (the latest one before "
+        "snapshot_date; not necessarily the previous month); null on the first snapshot",
+        nullable=True,
+        ge=0,
+        metadata={"unit": "people"},
+    )
+    snapshot_date_prev: dt.date = pa.Field(
+        description="snapshot_date of that previous snapshot; null on the first snapshot",
+        nullable=True,
+    )
+    snapshots_count: int = pa.Field(
+        description="number of snapshots of the creator in creator_snapshots, this one included",
+        ge=1,
+        metadata={"unit": "snapshots"},
+    )
+    first_seen_date: dt.date = pa.Field(
+        description="earliest snapshot_date of the creator in creator_snapshots"
+    )
+    followers_change: int = pa.Field(
+        description="followers - followers_prev (negative when the creator lost followers); "
+        "null on the first snapshot",
+        nullable=True,
+        metadata={"unit": "people"},
+    )
+    followers_change_pct: float = pa.Field(
+        description="(followers - followers_prev) / followers_prev, as a fraction (0.05 = +5 %); "
+        "null on the first snapshot or when followers_prev is 0",
+        nullable=True,
+        metadata={"unit": "fraction"},
+    )

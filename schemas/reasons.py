@@ -220,3 +220,10 @@ def fix_for(code: str) -> str:
     members = {r.value: r for r in Reason}
     fixes = [members[c].fix for c in code.split("+") if c in members]
     return " | ".join(fixes)
+
+
+class FileRejected(Exception):
+    def __init__(self, reason: Reason | str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -79,3 +79,13 @@ FAILURE_COLUMNS: dict[str, pl.DataType] = {
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=FAILURE_COLUMNS)
+
+
+# A quarantine row as staged (the table adds run_id): the failure columns plus why, and
+# the platform and date of the file when known.
+QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
+    **FAILURE_COLUMNS,
+    "detail": pl.String(),
+    "platform": pl.String(),
+    "snapshot_date": pl.Date(),
+}

@@ -10,10 +10,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import catalog
-from flows import publish as pub
-from flows.catalog import BI_EXAMPLE_QUERIES, CatalogError, refresh_catalog
-from flows.dictionary import TABLES, data_dictionary, polars_schema
+import adapters.publish as pub
+from adapters import catalog
+from adapters.catalog import BI_EXAMPLE_QUERIES, CatalogError, refresh_catalog
+from adapters.dictionary import data_dictionary
+from schemas.tables import TABLES, polars_schema
 
 SEP = dt.date(2026, 9, 1)
 OCT = dt.date(2026, 10, 1)

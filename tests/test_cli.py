@@ -237,7 +237,7 @@ def test_platform_list_is_the_schema_s() -> None:
 def test_quarantined_rows_count_rows_not_cells_and_whole_files_by_their_rows() -> None:
     import polars as pl
 
-    from flows.enrich_roster import quarantined_rows_by_reason
+    from adapters.run import quarantined_rows_by_reason
 
     quarantine = pl.DataFrame(
         {

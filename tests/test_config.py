@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from flows.config import load_header_aliases, load_rate_card
+from adapters.config import load_header_aliases, load_rate_card
 from transforms.settings import RateCard
 
 CONFIG = Path(__file__).resolve().parent.parent / "transforms" / "config"

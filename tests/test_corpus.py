@@ -31,17 +31,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from adapters.build import RosterBuild, build_roster, staged_tally
+from adapters.ingest import RunOptions, ingest_file
 from flows.enrich_roster import discover_inputs
-from flows.pipeline import (
-    FileOutcome,
-    RosterBuild,
-    RunOptions,
-    build_roster,
-    empty_quarantine,
-    ingest_file,
-    reconcile,
-    staged_tally,
-)
+from schemas.manifest import FileOutcome
 from tests.corpus.make_corpus import (
     CSV_COUNT,
     OUTCOME,
@@ -52,6 +45,8 @@ from tests.corpus.make_corpus import (
     build_corpus,
     cases,
 )
+from transforms.quarantine import empty_quarantine
+from transforms.reconcile import reconcile
 
 CASES = cases()
 BY_NAME = {c.name: c for c in CASES}

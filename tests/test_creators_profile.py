@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.catalog import BI_EXAMPLE_QUERIES, connect_catalog
+from adapters.catalog import BI_EXAMPLE_QUERIES, connect_catalog
 
 
 def write(folder: Path, name: str, rows: list[str]) -> None:

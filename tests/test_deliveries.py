@@ -313,18 +313,18 @@ def test_one_bad_file_never_stops_the_others(
     (landing / "tiktok_oct_2022.json").write_text("[" * 100_000 + "]" * 100_000)
     locked.chmod(0)
     if os.geteuid() == 0:  # root reads any file: make the read itself fail, as it would
-        import flows.enrich_roster
-        import flows.pipeline
+        import adapters.ingest
+        import adapters.run
 
-        real = flows.pipeline.sha256_of
+        real = adapters.ingest.sha256_of
 
         def denied(path: Path) -> str:
             if path.name == locked.name:
                 raise PermissionError(13, "Permission denied", str(path))
             return real(path)
 
-        monkeypatch.setattr(flows.pipeline, "sha256_of", denied)
-        monkeypatch.setattr(flows.enrich_roster, "sha256_of", denied)
+        monkeypatch.setattr(adapters.ingest, "sha256_of", denied)
+        monkeypatch.setattr(adapters.run, "sha256_of", denied)
     try:
         manifest = run_flow([landing], out)
     finally:
@@ -412,8 +412,8 @@ def test_a_member_bigger_than_its_header_says_is_still_cut_at_the_bound(tmp_path
     lie about the size): past the bound it stops, deletes the partial copy and refuses."""
     import io
 
-    from flows.archives import _copy_bounded
-    from flows.readers import FileRejected
+    from adapters.readers import FileRejected
+    from adapters.readers.archives import _copy_bounded
 
     target = tmp_path / "member.csv"
     with pytest.raises(FileRejected, match="decompresses to more than 1 MiB"):

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows import dictionary as dd
-from flows.dictionary import data_dictionary, render_markdown, write_data_dictionary
-from flows.publish import creators_from_snapshots
+from adapters import dictionary as dd
+from adapters.dictionary import data_dictionary, render_markdown, write_data_dictionary
+from adapters.publish import creators_from_snapshots
 from schemas.models import PLATFORMS, TIERS, EnrichedRoster, QuarantineRow
 from schemas.quality import CreatorProfile
 
@@ -177,9 +177,9 @@ def test_main_prints_the_markdown(capsys: pytest.CaptureFixture[str], rows: list
 def test_docs_copy_is_current(rows: list[dict]) -> None:
     docs = REPO / "docs" / "DATA_DICTIONARY.md"
     if not docs.exists():
-        pytest.skip("docs/DATA_DICTIONARY.md not generated yet (python -m flows.dictionary)")
+        pytest.skip("docs/DATA_DICTIONARY.md not generated yet (python -m adapters.dictionary)")
     assert docs.read_text(encoding="utf-8") == render_markdown(rows), (
-        "docs/DATA_DICTIONARY.md is stale: python -m flows.dictionary > docs/DATA_DICTIONARY.md"
+        "docs/DATA_DICTIONARY.md is stale: python -m adapters.dictionary > docs/DATA_DICTIONARY.md"
     )
 
 

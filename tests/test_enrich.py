@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.config import load_country_aliases, load_rate_card
+from adapters.config import load_country_aliases, load_rate_card
 from transforms.country import country_lookup
 from transforms.enrich import creator_key, engagement, enrich, with_tier
 from transforms.lookup import lookup_row, pick

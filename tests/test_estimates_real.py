@@ -6,9 +6,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from flows.config import load_rate_card
+from adapters.build import build_roster
+from adapters.config import load_rate_card
+from adapters.ingest import RunOptions, ingest_file
 from flows.enrich_roster import discover_inputs
-from flows.pipeline import RunOptions, build_roster, ingest_file
 from tests.conftest import REAL_EXPORTS
 
 pytestmark = [pytest.mark.real_exports, pytest.mark.slow]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.evaluate import evaluate
+from adapters.evaluate import evaluate
 from tests.conftest import REAL_EXPORTS
 
 
@@ -101,9 +101,9 @@ def test_backtest_in_a_run_never_learns_from_published_held_out_views(
 ) -> None:
     """A run's backtest sees the published snapshots too; their rows of the held-out date
     (here: the same December export, published before) must not leak into the fit."""
-    from flows.config import load_country_aliases, load_rate_card
-    from flows.evaluate import load_rows
-    from flows.pipeline import RunOptions
+    from adapters.config import load_country_aliases, load_rate_card
+    from adapters.evaluate import load_rows
+    from adapters.ingest import RunOptions
     from transforms.backtest import backtest
     from transforms.country import country_lookup
 
@@ -121,9 +121,10 @@ def test_backtest_in_a_run_never_learns_from_published_held_out_views(
 def test_a_big_run_scores_an_even_sample_of_whole_creators(exports: Path, tmp_path: Path) -> None:
     """The run's own backtest (manifest reach_evaluation) bounds its second enrich pass:
     past max_rows it scores every k-th creator with all of that creator's rows."""
-    from flows.config import load_country_aliases, load_rate_card
-    from flows.evaluate import load_rows
-    from flows.pipeline import RunOptions, evaluate_reach
+    from adapters.build import evaluate_reach
+    from adapters.config import load_country_aliases, load_rate_card
+    from adapters.evaluate import load_rows
+    from adapters.ingest import RunOptions
     from transforms.country import country_lookup
 
     staging = tmp_path / "staging"

@@ -198,8 +198,8 @@ def test_a_staging_name_collision_fails_reconciliation_and_publishes_nothing(
     """The bookkeeping bug itself (colliding staged names), not a patched check: the
     counts taken from the staged files disagree with what was read, so nothing is
     published."""
+    import adapters.ingest as ingest
     import flows.enrich_roster as er
-    import flows.pipeline as pipeline
 
     out = published
     before_versions, before = _versions(out), _contents(out)
@@ -207,7 +207,7 @@ def test_a_staging_name_collision_fails_reconciliation_and_publishes_nothing(
     def old_stage_index(file_index: int, sheet: int | None) -> int:
         return file_index if sheet is None else file_index * 64 + sheet
 
-    monkeypatch.setattr(pipeline, "stage_index", old_stage_index)
+    monkeypatch.setattr(ingest, "stage_index", old_stage_index)
     with pytest.raises(er.ReconciliationError, match="nothing was published") as failure:
         run_flow([_workbook_and_empty_csv(tmp_path / "in")], out)
     # the staged rows themselves show it: one quarantine file was read twice, one lost
@@ -354,7 +354,7 @@ def test_a_publish_that_fails_part_way_says_where_each_table_is_and_the_next_run
 ) -> None:
     import errno
 
-    import flows.publish as pub
+    import adapters.publish as pub
 
     out = published
     before = _versions(out)

@@ -114,7 +114,7 @@ def test_manifest_records_hashes_counts_and_versions(sample_run: tuple[dict, Pat
 
 
 def test_readme_bi_queries_run_on_the_sample_output(sample_run: tuple[dict, Path]) -> None:
-    from flows.catalog import BI_EXAMPLE_QUERIES, connect_catalog
+    from adapters.catalog import BI_EXAMPLE_QUERIES, connect_catalog
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     _, out = sample_run

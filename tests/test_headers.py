@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from flows.config import load_country_aliases, load_header_aliases
-from flows.readers import read_export
+from adapters.config import load_country_aliases, load_header_aliases
+from adapters.readers import read_export
 from tests.conftest import REAL_EXPORTS
 from transforms.country import country_lookup, country_share
 from transforms.filenames import date_from_name, platform_from_name

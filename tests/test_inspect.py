@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.inspect import inspect_file, inspect_files, number_forms
-from flows.pipeline import RunOptions
+from adapters.ingest import RunOptions
+from adapters.inspect import inspect_file, inspect_files, number_forms
 from tests.conftest import REAL_EXPORTS, SAMPLE_DATA
 
 # The column each field is read from, per real export, as `roster inspect` shows it (and a run

@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.config import load_header_aliases
+from adapters.config import load_header_aliases
 from transforms.headers import ColumnMapping
 from transforms.lookup import by_distinct_values
 from transforms.normalise import FileContext, normalise

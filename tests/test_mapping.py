@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from flows.pipeline import RunOptions, build_roster, ingest_file
+from adapters.build import build_roster
+from adapters.ingest import RunOptions, ingest_file
 
 EXPORT = (
     "Creator ID,Creator,Audience (total),Typical plays,Market,Vertical A,Vertical B,Notes\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from flows.config import load_header_aliases
+from adapters.config import load_header_aliases
 from schemas.reasons import Reason, Scope, fix_for, reason_for_check
 from tests.corpus.make_corpus import cases
 from transforms.headers import ColumnMapping, platform_group

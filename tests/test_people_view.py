@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from flows.people_view import people_view_sql
+from adapters.people_view import people_view_sql
 from tests.quality_helpers import D1, frame, rules
 from transforms.identity import creator_identity, people, with_person_key
 

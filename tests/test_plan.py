@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.plan import PlanError, PlanRequest, make_plan, solve_knapsack
 from tests.conftest import REAL_EXPORTS
+from transforms.plan import PlanError, PlanRequest, make_plan, solve_knapsack
 
 
 def brute_force(

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import RunOptions, ingest_file
+from adapters.ingest import RunOptions, ingest_file
 
 
 def _ingest(tmp_path: Path, name: str, content: str, **opts: object):

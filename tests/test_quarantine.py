@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.pipeline import RunOptions, build_roster, ingest_file
+from adapters.build import build_roster
+from adapters.ingest import RunOptions, ingest_file
 
 HEADER = "handle,display name,followers,avg likes,avg comments,engagement rate\n"
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.config import load_country_aliases, load_rate_card
+from adapters.config import load_country_aliases, load_rate_card
 from transforms.country import country_lookup
 from transforms.enrich import enrich, reach_observations
 from transforms.normalise import NORMALISED_COLUMNS

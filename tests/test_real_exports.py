@@ -172,7 +172,7 @@ def european_copy(src: Path, dest: Path) -> int:
 
 
 def _staged_creators(path: Path, staging: Path) -> tuple[pl.DataFrame, list[str]]:
-    from flows.pipeline import RunOptions, ingest_file
+    from adapters.ingest import RunOptions, ingest_file
 
     staging.mkdir()
     (outcome,) = ingest_file(path, path.name, 0, RunOptions(), staging)
@@ -216,7 +216,7 @@ def _engagement_median(path: Path, staging: Path) -> float:
 def test_instagram_jun_engagement_is_in_line_with_the_other_months(tmp_path: Path) -> None:
     """'Likes avg' / 'Comments avg.' there hold authentic and average engagement (comments
     exceed likes on most rows): used as one engagement figure, not added up."""
-    from flows.pipeline import RunOptions, ingest_file
+    from adapters.ingest import RunOptions, ingest_file
 
     name = "instagram_jun_2022.csv"
     (tmp_path / "s").mkdir()
@@ -240,10 +240,11 @@ def test_instagram_jun_engagement_is_in_line_with_the_other_months(tmp_path: Pat
     ],
 )
 def test_audience_country_is_kept_apart_from_country(name: str, column: str) -> None:
-    from flows.ingest import map_columns
-    from flows.readers import read_export
+    from adapters.config import staging_settings
+    from adapters.readers import read_export
+    from transforms.staging import map_columns
 
     (sheet,) = read_export(REAL_EXPORTS / name, name)
-    mapping, _ = map_columns(sheet, None, None)
+    mapping, _ = map_columns(sheet, staging_settings(None), None)
     other = {"country": "audience_country", "audience_country": "country"}[column]
     assert column in mapping.columns and other not in mapping.columns

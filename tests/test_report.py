@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.report import render_report, write_report
+from adapters.report import render_report, write_report
 from tests.conftest import SAMPLE_DATA
 
 CHARTS = ["by-tier", "cost-reach", "engagement", "movers", "quarantine", "estimates"]

@@ -12,7 +12,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OURS = {"flows", "transforms", "schemas"}
+OURS = {"flows", "adapters", "transforms", "schemas"}
 
 
 def imported_modules() -> set[str]:

@@ -10,8 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.catalog import connect_catalog
-from flows.publish import neutralise_formulas
+from adapters.catalog import connect_catalog
+from adapters.publish import neutralise_formulas
 
 HOSTILE = (
     "handle,display name,followers,email,phone\n"

@@ -4,7 +4,7 @@ For each platform, the observed views of its latest snapshot date that has views
 hidden; every other row is left as delivered, and the rows are enriched exactly as the
 pipeline does (``transforms.enrich.enrich``: history, a model fitted on the remaining views,
 the benchmark fallback). The hidden views are then compared with the estimates. Used by
-``roster evaluate`` (flows/evaluate.py) and usable inside a run (``backtest``).
+``roster evaluate`` (adapters/evaluate.py) and usable inside a run (``backtest``).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def _pausing(point: str, seconds: float, fn: Callable[..., Any]) -> Callable[...
 
 
 if SPEC:
-    import flows.publish as pub
+    import adapters.publish as pub
 
     POINT, _, SECONDS = SPEC.partition(":")
     TARGETS = {"before-commit": "publish_dates", "between-commits": "publish_quarantine_for"}

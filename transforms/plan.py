@@ -21,7 +21,6 @@ published, else ``categories``; ``--min-audience-quality`` needs ``audience_qual
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -287,23 +286,3 @@ PLAN_COLUMNS = [
     "creator_key",
     "why",
 ]
-
-
-def read_roster(out: Path) -> pl.DataFrame:
-    from flows.publish import CREATORS, read_table
-
-    roster = read_table(out, CREATORS)
-    if roster is None:
-        raise PlanError(
-            f"--out {out}: no creators table; run `roster enrich ... --out {out}` first"
-        )
-    return roster
-
-
-def write_plan_csv(plan: Plan, path: Path) -> Path:
-    from flows.publish import write_csv_safe
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cols = [c for c in PLAN_COLUMNS if c in plan.chosen.columns]
-    write_csv_safe(path, plan.chosen.select(cols))
-    return path

@@ -18,8 +18,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.archives import ARCHIVE_SUFFIXES, PARQUET_SUFFIXES
-from flows.readers import SUPPORTED_SUFFIXES
+from adapters.readers import SUPPORTED_SUFFIXES
+from adapters.readers.archives import ARCHIVE_SUFFIXES, PARQUET_SUFFIXES
 from schemas.vocabulary import SkipReason
 
 READABLE_SUFFIXES = frozenset(SUPPORTED_SUFFIXES | ARCHIVE_SUFFIXES | PARQUET_SUFFIXES)

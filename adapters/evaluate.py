@@ -12,9 +12,10 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.config import load_country_aliases, load_rate_card
-from flows.enrich_roster import discover_inputs
-from flows.pipeline import FileOutcome, RunOptions, ingest_file
+from adapters.config import load_country_aliases, load_rate_card
+from adapters.discover import discover_inputs
+from adapters.ingest import RunOptions, ingest_file
+from schemas.manifest import FileOutcome
 from schemas.vocabulary import DuplicateStatus, FileStatus
 from transforms.backtest import Evaluation, backtest
 from transforms.country import country_lookup

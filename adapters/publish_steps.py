@@ -2,7 +2,7 @@
 deliveries of the snapshot dates it touches, reconcile, commit the tables in an order every
 step can heal, and say exactly where the tables are when a step fails.
 
-IO goes through ``flows.publish``; the merge itself is ``transforms.merge`` (pure).
+IO goes through ``adapters.publish``; the merge itself is ``transforms.merge`` (pure).
 """
 
 from __future__ import annotations
@@ -16,20 +16,23 @@ from typing import Any
 
 import polars as pl
 
-from flows import publish as pub
-from flows.dictionary import polars_schema
-from flows.pipeline import (
-    FileOutcome,
-    ReconciliationError,
-    RosterBuild,
-    empty_quarantine,
-    is_disk_full,
-    reconcile,
-    tally_by_file,
-)
-from flows.tables import CONTACTS, CREATORS, DELIVERIES, LEDGER, QUARANTINE, SNAPSHOTS
+import adapters.publish as pub
+from adapters.build import RosterBuild
+from adapters.ingest import is_disk_full
 from schemas import EnrichedRoster
+from schemas.manifest import FileOutcome
+from schemas.tables import (
+    CONTACTS,
+    CREATORS,
+    DELIVERIES,
+    LEDGER,
+    QUARANTINE,
+    SNAPSHOTS,
+    polars_schema,
+)
 from transforms import merge
+from transforms.quarantine import empty_quarantine
+from transforms.reconcile import ReconciliationError, reconcile, tally_by_file
 
 LOW_DISK_BYTES = 64 << 20  # less free space than this on --out after a failure: a full disk
 

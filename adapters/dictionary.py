@@ -2,14 +2,13 @@
 
 One row per (table, column): SQL type (as BI sees it in ``roster.duckdb``), nullability,
 description, allowed values (``isin`` checks), unit (``metadata={"unit": ...}``) and the other
-column checks (``ge``, ``str_length``, ...). Nothing here is written by hand except the growth
-columns that ``transforms.creators.creators_from_snapshots`` adds to ``creators``: they have no
-model in ``schemas/models.py`` yet, so ``CreatorsGrowth`` below declares them the same way.
+column checks (``ge``, ``str_length``, ...). Nothing here is written by hand: the tables and
+their contracts are ``schemas.tables.TABLES``.
 
 ``write_data_dictionary(OUT)`` writes ``OUT/data_dictionary.md`` and ``OUT/data_dictionary.json``
 (each atomically). The docs copy is kept with::
 
-    python -m flows.dictionary > docs/DATA_DICTIONARY.md
+    python -m adapters.dictionary > docs/DATA_DICTIONARY.md
 
 The output is deterministic (no timestamps), so the docs copy only changes when a model does.
 """
@@ -18,109 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandera.polars as pa
 import polars as pl
 
-from flows.atomic import write_json_atomic, write_text_atomic
-from flows.tables import CREATORS, QUARANTINE, SNAPSHOTS
-from schemas.models import EnrichedRoster, QuarantineRow
-from schemas.quality import CreatorProfile
-
-
-class CreatorsGrowth(pa.DataFrameModel):
-    """The columns ``creators_from_snapshots`` adds to ``EnrichedRoster`` for ``creators``.
-
-    A separate model, not a subclass of ``EnrichedRoster``: pandera 0.35 hands a dataframe
-    check's ``name=`` to the first model that builds its schema only (``CheckInfo.to_check``
-    pops it), so a subclass would rename ``EnrichedRoster``'s row checks to the method names
-    (``_cost_order``) in whichever of the two models is built second.
-    """
-
-    followers_prev: int = pa.Field(
-        description="followers at the creator's previous snapshot (the latest one before "
-        "snapshot_date; not necessarily the previous month); null on the first snapshot",
-        nullable=True,
-        ge=0,
-        metadata={"unit": "people"},
-    )
-    snapshot_date_prev: dt.date = pa.Field(
-        description="snapshot_date of that previous snapshot; null on the first snapshot",
-        nullable=True,
-    )
-    snapshots_count: int = pa.Field(
-        description="number of snapshots of the creator in creator_snapshots, this one included",
-        ge=1,
-        metadata={"unit": "snapshots"},
-    )
-    first_seen_date: dt.date = pa.Field(
-        description="earliest snapshot_date of the creator in creator_snapshots"
-    )
-    followers_change: int = pa.Field(
-        description="followers - followers_prev (negative when the creator lost followers); "
-        "null on the first snapshot",
-        nullable=True,
-        metadata={"unit": "people"},
-    )
-    followers_change_pct: float = pa.Field(
-        description="(followers - followers_prev) / followers_prev, as a fraction (0.05 = +5 %); "
-        "null on the first snapshot or when followers_prev is 0",
-        nullable=True,
-        metadata={"unit": "fraction"},
-    )
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    model: type[pa.DataFrameModel]
-    description: str
-    grain: str
-    partitioned_by: str | None
-    extra: tuple[type[pa.DataFrameModel], ...] = ()  # columns appended after ``model``'s
-
-    def schema(self) -> pa.DataFrameSchema:
-        """The table's pandera schema (a copy when ``extra`` adds columns)."""
-        schema = self.model.to_schema()
-        for model in self.extra:
-            schema = schema.add_columns(model.to_schema().columns)
-        return schema
-
-
-TABLES: tuple[TableSpec, ...] = (
-    TableSpec(
-        CREATORS,
-        EnrichedRoster,
-        "The latest snapshot of each creator, with growth against the creator's previous "
-        "snapshot, identity across spellings and platforms, niche, peer percentiles and "
-        "audience quality (docs/QUALITY.md). Recomputed from creator_snapshots on every run.",
-        "one row per creator_id (handle spellings of one account merged; see identity_evidence)",
-        "platform",
-        extra=(CreatorsGrowth, CreatorProfile),
-    ),
-    TableSpec(
-        SNAPSHOTS,
-        EnrichedRoster,
-        "Every published roster row: the deliveries (files, sheets) of each platform and "
-        "snapshot_date merged per creator, the later delivery winning (the others are in "
-        "quarantine as superseded). A file delivered again at the same path replaces its "
-        "earlier version, so re-running the same exports never duplicates history.",
-        "one row per (platform, creator_key, snapshot_date)",
-        "snapshot_date",
-    ),
-    TableSpec(
-        QUARANTINE,
-        QuarantineRow,
-        "Rejected rows and whole rejected files, with the reason and how to fix it, and rows "
-        "superseded by a later delivery. A run replaces the rows of each source file it reads.",
-        "one row per rejected cell, row or file (source_row null for a whole file)",
-        None,
-    ),
-)
+from adapters.writers import write_json_atomic, write_text_atomic
+from schemas.tables import TABLES, polars_schema
 
 COLUMN_KEYS = (
     "table",
@@ -133,19 +37,6 @@ COLUMN_KEYS = (
     "constraints",
     "partition_column",
 )
-
-
-def table_spec(name: str) -> TableSpec:
-    for spec in TABLES:
-        if spec.name == name:
-            return spec
-    raise KeyError(f"unknown table {name!r}; known: {', '.join(t.name for t in TABLES)}")
-
-
-def polars_schema(table: str) -> pl.Schema:
-    """The column names and polars types the contract gives ``table``, in table order."""
-    columns = table_spec(table).schema().columns
-    return pl.Schema({name: col.dtype.type for name, col in columns.items()})
 
 
 def sql_types(schema: pl.Schema) -> dict[str, str]:
@@ -234,8 +125,8 @@ def render_markdown(rows: list[dict]) -> str:
     lines = [
         "# Data dictionary",
         "",
-        "<!-- Generated by `python -m flows.dictionary` from the pandera models in "
-        "schemas/models.py (and flows/dictionary.py for the creators growth columns). "
+        "<!-- Generated by `python -m adapters.dictionary` from the pandera models in "
+        "schemas/models.py, schemas/quality.py and schemas/tables.py. "
         "Do not edit by hand. -->",
         "",
         "The tables are Delta Lake tables under the output folder. `roster.duckdb` in the same "
@@ -292,7 +183,7 @@ def dictionary_payload(rows: list[dict]) -> dict:
     """The JSON document: table-level facts plus the column rows."""
     names = {r["table"] for r in rows}
     return {
-        "generated_by": "flows.dictionary",
+        "generated_by": "adapters.dictionary",
         "tables": [
             {
                 "table": s.name,

@@ -12,7 +12,7 @@ are never read):
   when the catalog was built, so a dashboard can show how fresh it is.
 
 A table that does not exist yet (say no quarantine) gets an *empty* view with the contract's
-columns and types (from ``flows.dictionary``) rather than no view, so BI queries and dashboards
+columns and types (from ``schemas.tables``) rather than no view, so BI queries and dashboards
 keep working on a fresh output folder; ``catalog_info`` shows it with version NULL.
 
 The views name the files by their path *relative to OUT* (``creators/platform=x/part-...``),
@@ -49,9 +49,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
-from flows.dictionary import TABLES, data_dictionary, polars_schema
-from flows.people_view import PEOPLE, PEOPLE_COMMENTS, people_view_sql
-from flows.publish import CREATORS, table_exists, table_path
+from adapters.dictionary import data_dictionary
+from adapters.people_view import PEOPLE, PEOPLE_COMMENTS, people_view_sql
+from adapters.publish import CREATORS, table_exists, table_path
+from schemas.tables import TABLES, polars_schema
 from schemas.vocabulary import Tier
 
 CATALOG_NAME = "roster.duckdb"

@@ -7,25 +7,25 @@ a file rule refuses it (``FILE_RULES``: one entry per rule, with its reason).
 ``parse_sheet``: normalise and split off the cells that did not parse.
 ``validate_rows``: the NormalisedCreator contract, failures with their raw text.
 
-No Prefect, no staging here: ``flows.pipeline._ingest_sheet`` strings these together.
+Pure: the settings come in as ``StagingSettings`` (the IO layer loads them:
+``adapters.config.staging_settings``); ``adapters.ingest`` strings these steps together.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
 from typing import TypeVar
 
 import polars as pl
 
-from flows.config import load_country_aliases, load_header_aliases, load_mapping_file
-from flows.readers import RawSheet
 from schemas import NormalisedCreator, soft_validate
 from schemas.reasons import Reason
-from transforms.country import country_lookup, country_share
+from schemas.sheet import RawSheet
+from schemas.vocabulary import Platform
+from transforms.country import country_share
 from transforms.evidence import ColumnDecision, number_formats
 from transforms.filenames import date_from_name, platform_from_name
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping, platform_group, resolve_columns
@@ -41,9 +41,22 @@ from transforms.normalise import (
     split_parse_failures,
 )
 from transforms.numbers import Decimal, NumberFormat, plain_number_columns, rate_in_points
+from transforms.settings import HeaderAliases
 
 T = TypeVar("T")
 FUTURE_DAYS = 7  # a snapshot date further ahead than this is a typo, not a forecast
+
+
+@dataclass(frozen=True)
+class StagingSettings:
+    """What staging needs besides the sheet: the alias tables and a ``--mapping`` file's
+    choices, loaded by the IO layer (``adapters.config.staging_settings``)."""
+
+    aliases: HeaderAliases
+    countries: pl.DataFrame  # transforms.country.country_lookup
+    columns: dict[str, str | list[str]] | None = None  # the mapping's [columns]
+    numbers: dict[str, Decimal] = field(default_factory=dict)  # the mapping's [numbers]
+    today: dt.date = field(default_factory=dt.date.today)
 
 
 @dataclass
@@ -118,21 +131,6 @@ def file_problems(plan: SheetPlan, sheet: RawSheet, today: dt.date) -> list[tupl
 
 
 # ---------------------------------------------------------------- planning
-def number_overrides(mapping_file: str | None) -> dict[str, Decimal]:
-    """``[numbers] decimal = ","`` (every column) or ``[numbers.fields] followers = "."``."""
-    if not mapping_file:
-        return {}
-    with Path(mapping_file).open("rb") as fh:
-        numbers = tomllib.load(fh).get("numbers", {})
-    out: dict[str, Decimal] = {}
-    if numbers.get("decimal") in (".", ","):
-        out["*"] = numbers["decimal"]
-    for f, d in numbers.get("fields", {}).items():
-        if d in (".", ","):
-            out[f] = d
-    return out
-
-
 def source_of(
     column_says: bool,
     option: T | None,
@@ -151,12 +149,11 @@ def source_of(
 
 
 def map_columns(
-    sheet: RawSheet, overrides: dict | None, platform: str | None
+    sheet: RawSheet, settings: StagingSettings, platform: str | None
 ) -> tuple[ColumnMapping, str | None]:
     """(the header mapping, a problem with the file's column groups): a wide file keeps
     only its platform's column group."""
-    aliases = load_header_aliases()
-    countries = country_lookup(load_country_aliases())
+    aliases, countries, overrides = settings.aliases, settings.countries, settings.columns
     data_cols = [c for c in sheet.cells.columns if c.startswith("c") and c[1:].isdigit()]
     groups = column_groups(sheet, aliases.platform_lookup())
     exclude, group_problem, group_decision = pick_group(groups, platform)
@@ -175,24 +172,23 @@ def map_columns(
 
 def plan_sheet(
     sheet: RawSheet,
+    settings: StagingSettings,
     *,
     platform: str | None,
     snapshot_date: dt.date | None,
-    mapping_file: str | None,
-    today: dt.date,
 ) -> SheetPlan:
     """Column meanings and formats, platform and date (explicit options first), problems."""
-    overrides = load_mapping_file(Path(mapping_file)) if mapping_file else None
-    name = Path(sheet.label.split("#", 1)[0]).name
-    name_platform = platform_from_name(name, load_header_aliases().platform_lookup())
-    mapping, group_problem = map_columns(sheet, overrides, platform or name_platform)
+    overrides = settings.columns
+    name = PurePath(sheet.label.split("#", 1)[0]).name
+    name_platform = platform_from_name(name, settings.aliases.platform_lookup())
+    mapping, group_problem = map_columns(sheet, settings, platform or name_platform)
     numeric = {f: mapping.columns[f] for f in NUMERIC_FIELDS if f in mapping.columns}
     formats, decisions = number_formats(
         sheet.cells,
         numeric,
         mapping.headers,
         delimiter=sheet.delimiter,
-        forced=number_overrides(mapping_file),
+        forced=settings.numbers,
         typed=sheet.number_columns,
     )
     decisions += check_meaning(sheet.cells, mapping, formats, overridden=set(overrides or {}))
@@ -223,7 +219,7 @@ def plan_sheet(
     plan.problems = (
         [(Reason.AMBIGUOUS_PLATFORM_COLUMNS, f"{sheet.label}: {group_problem}")]
         if group_problem
-        else file_problems(plan, sheet, today)
+        else file_problems(plan, sheet, settings.today)
     )
     return plan
 
@@ -415,7 +411,7 @@ def parse_sheet(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows whose every cell parsed, one failure row per cell that did not)."""
     ctx = file_context(sheet.label, cells, plan, sheet.percent_columns)
-    platforms = load_header_aliases().platform_lookup()
+    platforms = Platform.spelling_lookup()
     normalised = normalise(cells.lazy(), plan.mapping, ctx, platforms)
     good, parse_failures = split_parse_failures(normalised, plan.mapping)
     good_df, parse_df = pl.collect_all([good, parse_failures])

@@ -6,11 +6,51 @@ the tests read that dict, so every key is declared here once.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.vocabulary import FileStatus, SkipReason
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one input file (or workbook sheet). Small and JSON-friendly."""
+
+    source_file: str  # the delivery: path relative to the input root, "#sheet" for a sheet
+    path: str
+    sha256: str
+    file_index: int  # stage index, unique per outcome of a run (see stage_index)
+    delivery_file: str = ""  # the file part of source_file: the unit a later run replaces
+    modified_at: str | None = None  # the file's modification time (UTC, ISO)
+    copy_of: str | None = None  # an already loaded delivery with exactly the same bytes
+    # the options that decided this file's output (see enrich_roster.processing_key_of);
+    # "" = the run's own
+    processing_key: str = ""
+    status: FileStatus = FileStatus.OK
+    reason: str | None = None
+    detail: str | None = None
+    platform: str | None = None
+    snapshot_date: str | None = None
+    records: int = 0  # data records in the file, blank ones included
+    independent_records: int | None = None  # the same, counted by a second reader
+    blank_rows: int = 0
+    rows_read: int = 0  # records - blank_rows
+    parse_failed_rows: int = 0
+    validation_failed_rows: int = 0
+    staged_rows: int = 0
+    staged_path: str | None = None
+    quarantine_path: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    decisions: list[str] = field(default_factory=list)
+    column_decisions: list[dict] = field(default_factory=list)  # transforms.evidence ColumnDecision
+    unmapped_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 class FileRecord(BaseModel):

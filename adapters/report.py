@@ -485,7 +485,7 @@ def render_report(
 
 def write_report(out: Path, manifest: dict[str, Any]) -> Path:
     """Write ``OUT/report.html`` from the published tables and the run's manifest."""
-    from flows.publish import CREATORS, QUARANTINE, read_table, write_text_atomic
+    from adapters.publish import CREATORS, QUARANTINE, read_table, write_text_atomic
 
     out = Path(out)
     page = render_report(read_table(out, CREATORS), read_table(out, QUARANTINE), manifest)

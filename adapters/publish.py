@@ -19,26 +19,29 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import json
 import math
-import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 from deltalake import DeltaTable
 
-from flows.atomic import write_csv_safe, write_json_atomic, write_text_atomic
-from flows.dictionary import polars_schema
-from flows.quality_config import load_niche_taxonomy, load_quality_rules
-from flows.tables import CONTACTS, CREATORS, DELIVERIES, LEDGER, QUARANTINE, SNAPSHOTS
+from adapters.config import load_niche_taxonomy, load_quality_rules
+from adapters.writers import write_csv_safe, write_json_atomic, write_text_atomic
 from schemas.reasons import Reason
+from schemas.tables import (
+    CONTACTS,
+    CREATORS,
+    DELIVERIES,
+    LEDGER,
+    QUARANTINE,
+    SNAPSHOTS,
+    polars_schema,
+)
 from schemas.vocabulary import FileStatus
 from transforms.creators import creators_from_snapshots as creators_transform
 from transforms.profile import profile_snapshots
@@ -56,51 +59,6 @@ __all__ = [
     "write_json_atomic",
     "write_text_atomic",
 ]
-
-LOCK_NAME = ".roster.lock"
-
-
-class OutputLocked(RuntimeError):
-    pass
-
-
-@contextlib.contextmanager
-def exclusive_lock(out: Path, run_id: str, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold ``OUT/.roster.lock`` for the whole run; wait up to ``wait_seconds`` for it."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / LOCK_NAME
-    fh = path.open("a+")
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                fh.seek(0)
-                holder = fh.read().strip() or "another run"
-                fh.close()
-                raise OutputLocked(
-                    f"{out} is being written by {holder}; this run stopped without changing "
-                    "anything. Run again when it has finished, or pass --wait-lock SECONDS "
-                    "to wait for it."
-                ) from None
-            time.sleep(0.5)
-    try:
-        fh.seek(0)
-        fh.truncate()
-        fh.write(
-            f"run {run_id} (pid {os.getpid()}, "
-            f"started {dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ})"
-        )
-        fh.flush()
-        yield
-    finally:
-        fh.seek(0)
-        fh.truncate()
-        fh.flush()
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        fh.close()
 
 
 def table_path(out: Path, name: str) -> Path:

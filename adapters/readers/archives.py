@@ -15,7 +15,7 @@ from typing import Protocol
 
 import polars as pl
 
-from flows.readers import FileRejected, RawSheet, read_export
+from adapters.readers import FileRejected, RawSheet, read_export
 from schemas.reasons import Reason
 
 ARCHIVE_SUFFIXES = frozenset({".gz", ".zip"})
