@@ -11,18 +11,16 @@ from pathlib import Path
 import polars as pl
 
 from adapters.config import load_country_aliases, load_rate_card
-from adapters.ingest import DELIVERY_KEY, RunOptions
-from schemas import EnrichedRoster, soft_validate
+from adapters.ingest import RunOptions
 from schemas.manifest import FileOutcome
 from schemas.vocabulary import DuplicateStatus
 from transforms.backtest import backtest
 from transforms.country import country_lookup
-from transforms.dedupe import conflicts_to_quarantine, mark_repeated, repeated_key_rows
-from transforms.enrich import creator_key, enrich, reach_observations
+from transforms.enrich import creator_key
 from transforms.quarantine import empty_quarantine, quarantine_frame
-from transforms.reach_model import fit_reach
 from transforms.reconcile import tally_by_file
 from transforms.settings import RateCard
+from transforms.stages import dedupe_run, enrich_run, validate_enriched
 
 
 @dataclass
@@ -59,64 +57,42 @@ def build_roster(
     countries = country_lookup(load_country_aliases())
 
     rows = pl.scan_parquet(staged)
-    kept, marks, collapsed_path = _dedupe_within_deliveries(rows, staging)
+    deduped = dedupe_run(rows)
+    collapsed_path = staging / "collapsed.parquet"
+    dropped = deduped.dropped()
+    dropped.filter(pl.col("_dup_status") == DuplicateStatus.DUPLICATE).select(
+        "source_file", "source_row"
+    ).write_parquet(collapsed_path)
+    kept = deduped.kept
     timings["dedupe"] = time.perf_counter() - t0
     for o in outcomes:
         if o.staged_path and o.staged_rows:
             per_file[o.source_file]["enriched"] += o.staged_rows
-    dropped = marks.filter(pl.col("_dup_status") != DuplicateStatus.KEPT)
     for src, status, n in dropped.group_by("source_file", "_dup_status").len().iter_rows():
-        key = {DuplicateStatus.DUPLICATE: "duplicates", DuplicateStatus.CONFLICT: "conflicts"}[
-            status
-        ]
-        per_file[src][key] += n
+        key = {DuplicateStatus.DUPLICATE: "duplicates", DuplicateStatus.CONFLICT: "conflicts"}
+        per_file[src][key[status]] += n
         per_file[src]["enriched"] -= n
-    conflicts = conflicts_to_quarantine(marks.lazy()).collect()
+    conflicts = deduped.conflicts()
 
     t1 = time.perf_counter()
     # reach is learned from this run's rows and the earlier published snapshots (history)
-    reach_fit = fit_reach(reach_observations(kept, history), rate_card.reach_model)
-    enriched_lf = enrich(
-        kept,
-        rate_card,
-        scheme=options.tier_scheme,
-        countries=countries,
-        run_id=run_id,
-        history=history,
-        reach_fit=reach_fit,
-    )
-    enriched_lf = enriched_lf.with_columns(rate_card_version=pl.lit(rate_card.meta.version))
-    columns = list(EnrichedRoster.to_schema().columns)
-    # Partition order for the writer: by snapshot_date, stable, so rows keep their input
-    # order within a date. Sorted eagerly after one rechunk: on 10M rows a sort over the
-    # streaming engine's many small chunks took 14 s, and a sort by platform and
-    # creator_key as well 7.6 s, against 2 s for this.
-    enriched = (
-        enriched_lf.select(columns).collect().rechunk().sort("snapshot_date", maintain_order=True)
+    enriched, reach_fit = enrich_run(
+        kept, rate_card, countries, scheme=options.tier_scheme, run_id=run_id, history=history
     )
     timings["enrich"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    result = soft_validate(EnrichedRoster, enriched)
+    result, failed = validate_enriched(enriched)
     timings["validate_enriched"] = time.perf_counter() - t2
     for src, n in (
         result.failures.group_by("source_file").agg(pl.col("source_row").n_unique()).iter_rows()
     ):
         per_file[src]["enriched"] -= n
         per_file[src]["enrich_failed"] += n
-
-    extra_q = []
-    if conflicts.height:
-        extra_q.append(conflicts.with_columns(detail=pl.lit("duplicate key with different values")))
-    if result.failures.height:
-        extra_q.append(
-            result.failures.with_columns(
-                detail=pl.concat_str(pl.col("field"), pl.lit(" failed check "), pl.col("reason"))
-            )
-        )
+    extra_q = [quarantine_frame(q, None, None) for q in (conflicts, failed) if q.height]
     if extra_q:
         p = staging / "quarantine-roster.parquet"
-        pl.concat([quarantine_frame(q, None, None) for q in extra_q]).write_parquet(p)
+        pl.concat(extra_q).write_parquet(p)
         qpaths.append(str(p))
     out = staging / "enriched.parquet"
     result.valid.write_parquet(out, compression="lz4")
@@ -163,28 +139,6 @@ def evaluate_reach(
     if not result.held_out:
         return None
     return {**result.to_dict(), "creators_sampled": f"1 in {every}" if every > 1 else "all"}
-
-
-def _dedupe_within_deliveries(
-    rows: pl.LazyFrame, staging: Path
-) -> tuple[pl.LazyFrame, pl.DataFrame, Path]:
-    """(rows kept, marks of the rows whose key repeats, staged collapsed duplicates).
-
-    Duplicates collapse within one delivery; across deliveries the merge decides at publish
-    time (transforms.merge), so the key includes the source file. Only rows whose key
-    repeats are marked (a few in a thousand): the rest are kept as they are, so the staged
-    rows are read straight into enrich, with no marked copy."""
-    repeated = repeated_key_rows(rows, DELIVERY_KEY).collect().get_column("_input_order")
-    marks = mark_repeated(
-        rows.filter(pl.col("_input_order").is_in(repeated.implode())), DELIVERY_KEY
-    ).collect()
-    dropped = marks.filter(pl.col("_dup_status") != DuplicateStatus.KEPT)
-    collapsed_path = staging / "collapsed.parquet"
-    dropped.filter(pl.col("_dup_status") == DuplicateStatus.DUPLICATE).select(
-        "source_file", "source_row"
-    ).write_parquet(collapsed_path)
-    kept = rows.filter(~pl.col("_input_order").is_in(dropped.get_column("_input_order").implode()))
-    return kept, marks, collapsed_path
 
 
 def _stage_contacts(kept: pl.LazyFrame, run_id: str, staging: Path) -> str | None:

@@ -22,15 +22,14 @@ from schemas.manifest import FileOutcome
 from schemas.reasons import FileRejected, Reason
 from schemas.sheet import RawSheet
 from schemas.vocabulary import FileStatus
-from transforms.quarantine import quarantine_frame, whole_file_row
-from transforms.staging import parse_sheet, plan_sheet, reader_failures, validate_rows
+from transforms.quarantine import whole_file_row
+from transforms.stages import stage_sheet
 
 # Every staged artefact is named by a stage index unique in the run (``stage_index``), and
 # ``_input_order`` = stage index << ROW_BITS | source_row orders rows across files.
 ROW_BITS = 32  # rows per sheet < 2**32
 SHEET_BITS = 12  # sheets per workbook < 4095; stage index = file << 12 | sheet
 WHOLE_FILE = (1 << SHEET_BITS) - 1  # the stage index "sheet" of a file rejected whole
-DELIVERY_KEY = ("source_file", "platform", "handle_norm", "snapshot_date")
 
 
 def stage_index(file_index: int, sheet: int | None) -> int:
@@ -204,14 +203,14 @@ def _ingest_sheet_or_reject(
 def _ingest_sheet(
     sheet: RawSheet, outcome: FileOutcome, options: RunOptions, staging: Path
 ) -> None:
-    """Plan (column evidence, file rules) -> parse -> validate -> stage one sheet."""
-    plan = plan_sheet(
+    """``transforms.stages.stage_sheet``, then the sheet's rows and quarantine staged."""
+    stage = stage_sheet(
         sheet,
         staging_settings(options.mapping_file),
         platform=options.platform,
         snapshot_date=options.snapshot_date,
     )
-    mapping = plan.mapping
+    plan, mapping = stage.plan, stage.plan.mapping
     outcome.mapping = {f: mapping.headers[c] for f, c in sorted(mapping.columns.items())}
     if mapping.categories:
         outcome.mapping["categories"] = " + ".join(mapping.headers[c] for c in mapping.categories)
@@ -221,32 +220,20 @@ def _ingest_sheet(
     outcome.notes += plan.notes
     outcome.platform = plan.platform
     outcome.snapshot_date = plan.snapshot.isoformat() if plan.snapshot else None
-    if plan.problems:
+    if stage.valid is None:
         reason = "+".join(p[0].value for p in plan.problems)
         q = file_rejection(outcome, reason, " | ".join(p[1] for p in plan.problems))
         _stage_quarantine(outcome, q, staging)
         return
-
-    failures, cells = reader_failures(sheet, sheet.cells)
-    good_df, parse_df = parse_sheet(sheet, cells, plan)
-    outcome.parse_failed_rows = parse_df.get_column("source_row").n_unique()
-    failures.append(parse_df)
-    valid, vfail = validate_rows(good_df, cells, mapping)
-    del good_df
-    sheet.cells = cells = cells.clear()  # the text of the file is no longer needed
-    outcome.validation_failed_rows = vfail.get_column("source_row").n_unique()
-    failures.append(vfail)
-
-    valid = valid.with_columns(
+    outcome.parse_failed_rows = stage.parse_failed_rows
+    outcome.validation_failed_rows = stage.validation_failed_rows
+    valid = stage.valid.with_columns(
         _input_order=(pl.lit(outcome.file_index, pl.Int64) * (1 << ROW_BITS)) + pl.col("source_row")
     )
     staged = staging / f"rows-{outcome.file_index:06d}.parquet"
     valid.write_parquet(staged, compression="lz4")
     outcome.staged_path, outcome.staged_rows = str(staged), valid.height
-    q = pl.concat(
-        [quarantine_frame(f, plan.platform, plan.snapshot) for f in failures], how="vertical"
-    )
-    _stage_quarantine(outcome, q, staging)
+    _stage_quarantine(outcome, pl.concat(stage.quarantine, how="vertical"), staging)
 
 
 def _stage_quarantine(outcome: FileOutcome, q: pl.DataFrame, staging: Path) -> None:

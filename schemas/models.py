@@ -8,12 +8,11 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from schemas.rows import METRICS, Metric, MetricGroup, MetricKind
 from schemas.vocabulary import Platform, ReachMethod, Tier
 
 TIERS = Tier.codes()
 PLATFORMS = Platform.codes()
-MAX_FOLLOWERS = 10_000_000_000  # more than people on earth: a unit or typing error
-MAX_PER_POST = 1_000_000_000_000  # views/likes per post beyond this are a unit or typing error
 
 
 def _f(description: str, *, unit: str | None = None, **kw: Any) -> Any:
@@ -36,7 +35,7 @@ class RawExport(pa.DataFrameModel):
         strict = True
 
 
-class NormalisedCreator(pa.DataFrameModel):
+class _NormalisedFields:
     """One creator row per input row: renamed and cast, no business logic yet."""
 
     source_file: str = _f("input file (and sheet) the row came from")
@@ -50,51 +49,7 @@ class NormalisedCreator(pa.DataFrameModel):
         "handle: NFC, trimmed, no leading @, lower case", str_length={"min_value": 1}
     )
     display_name: str = _f("display name", nullable=True)
-    followers: int = _f("followers or subscribers", unit="people", ge=0, le=MAX_FOLLOWERS)
-    avg_views: float = _f(
-        "average views per post", unit="views", nullable=True, ge=0, le=MAX_PER_POST
-    )
-    avg_likes: float = _f(
-        "average likes per post", unit="likes", nullable=True, ge=0, le=MAX_PER_POST
-    )
-    avg_comments: float = _f(
-        "average comments per post", unit="comments", nullable=True, ge=0, le=MAX_PER_POST
-    )
-    avg_shares: float = _f(
-        "average shares per post", unit="shares", nullable=True, ge=0, le=MAX_PER_POST
-    )
-    avg_engagement: float = _f(
-        "average interactions per post, as one figure",
-        unit="interactions",
-        nullable=True,
-        ge=0,
-        le=MAX_PER_POST,
-    )
-    avg_engagement_authentic: float = _f(
-        "average authentic interactions per post (the export's own figure, e.g. "
-        "'Eng. (Auth.)': interactions from real accounts)",
-        unit="interactions",
-        nullable=True,
-        ge=0,
-        le=MAX_PER_POST,
-    )
-    vendor_quality_score: float = _f(
-        "the export's audience quality score (HypeAuditor AQS, 1-100)",
-        unit="score",
-        nullable=True,
-        ge=0,
-        le=100,
-    )
-    audience_credibility: float = _f(
-        "the export's share of real followers (Modash audience credibility, audience authenticity)",
-        unit="fraction",
-        nullable=True,
-        ge=0,
-        le=1,
-    )
-    engagement_rate_reported: float = _f(
-        "engagement rate as reported by the export", unit="fraction", nullable=True, ge=0
-    )
+    # the metrics (schemas.rows.METRICS) go here
     country_raw: str = _f("the creator's country as written in the export", nullable=True)
     audience_country_raw: str = _f(
         "the main country of the creator's audience as written in the export", nullable=True
@@ -107,15 +62,11 @@ class NormalisedCreator(pa.DataFrameModel):
     email: str = _f("contact email (never published to BI tables)", nullable=True)
     phone: str = _f("contact phone (never published to BI tables)", nullable=True)
 
-    @pa.check("engagement_rate_reported", name="engagement_rate_over_100pct")
-    def _rate_at_most_one(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col(data.key).is_null() | (pl.col(data.key) <= 1.0))
-
     class Config:
         strict = "filter"
 
 
-class EnrichedRoster(pa.DataFrameModel):
+class _EnrichedFields:
     """A published roster row: one per (platform, creator, snapshot_date)."""
 
     creator_key: str = _f(
@@ -125,14 +76,7 @@ class EnrichedRoster(pa.DataFrameModel):
     handle: str = _f("creator handle as written in the export")
     handle_norm: str = _f("handle: NFC, trimmed, no leading @, lower case")
     display_name: str = _f("display name", nullable=True)
-    followers: int = _f("followers or subscribers", unit="people", ge=0)
-    avg_views: float = _f("average views per post", unit="views", nullable=True, ge=0)
-    avg_likes: float = _f("average likes per post", unit="likes", nullable=True, ge=0)
-    avg_comments: float = _f("average comments per post", unit="comments", nullable=True, ge=0)
-    avg_shares: float = _f("average shares per post", unit="shares", nullable=True, ge=0)
-    avg_engagement: float = _f(
-        "average interactions per post", unit="interactions", nullable=True, ge=0
-    )
+    # the core metrics (schemas.rows.METRICS) go here
     engagement_rate: float = _f(
         "the platform's engagement convention, as the leading tools define it: "
         "engagement_rate_by_views on TikTok and YouTube, engagement_rate_by_followers on "
@@ -225,35 +169,13 @@ class EnrichedRoster(pa.DataFrameModel):
         nullable=True,
         str_length=2,
     )
-    # pass-through columns of issue 10 (audience vs creator country, authentic engagement)
     audience_country: str = _f(
         "the main country of the creator's audience (not the creator's own: see country), "
         "ISO 3166-1 alpha-2",
         nullable=True,
         str_length=2,
     )
-    avg_engagement_authentic: float = _f(
-        "average authentic interactions per post, as the export reports them",
-        unit="interactions",
-        nullable=True,
-        ge=0,
-    )
-    vendor_quality_score: float = _f(
-        "audience quality score as the export reports it (HypeAuditor AQS, 1-100); read by "
-        "the audience-quality rules (docs/QUALITY.md)",
-        unit="score",
-        nullable=True,
-        ge=0,
-        le=100,
-    )
-    audience_credibility: float = _f(
-        "share of real followers as the export reports it (Modash audience credibility, "
-        "audience authenticity); read by the audience-quality rules (docs/QUALITY.md)",
-        unit="fraction",
-        nullable=True,
-        ge=0,
-        le=1,
-    )
+    # the vendor metrics (schemas.rows.METRICS) go here
     categories: list[str] = _f(
         "content categories as the export writes them; null when the export has none "
         "(the niche columns map them onto the taxonomy)",
@@ -282,6 +204,74 @@ class EnrichedRoster(pa.DataFrameModel):
 
     class Config:
         strict = True
+
+
+def _metric_field(metric: Metric, *, staged: bool) -> tuple[str, str, Any]:
+    """(column, annotation, pandera Field) of a metric as staging (``staged``) or the
+    published roster checks it: staged values up to the metric's bound (beyond it they are
+    typing or unit errors), published scores and shares up to theirs."""
+    bounded = staged or metric.kind in (MetricKind.SCORE, MetricKind.RATE)
+    le = {"le": metric.max_value} if bounded and metric.max_value is not None else {}
+    field = _f(
+        metric.description,
+        unit=metric.unit,
+        nullable=metric.kind != MetricKind.COUNT,
+        ge=0,
+        **le,
+    )
+    annotation = "int" if metric.kind == MetricKind.COUNT else "float"
+    return (metric.staged_as if staged else metric.name), annotation, field
+
+
+def _at_most_one(column: str, name: str) -> Any:
+    """A named check that a reported rate is at most 100% (its reason code is ``name``)."""
+
+    def check(cls: Any, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col(data.key).is_null() | (pl.col(data.key) <= 1.0))
+
+    return pa.check(column, name=name)(check)
+
+
+def _with_metrics(
+    name: str, fields: type, after: dict[MetricGroup, str], *, staged: bool
+) -> type[pa.DataFrameModel]:
+    """The pandera model of ``fields`` (a plain class: annotations, fields, checks, Config)
+    with every metric of ``METRICS`` inserted after the column ``after`` names for its
+    group (groups without an entry are left out)."""
+    namespace: dict[str, Any] = {"__module__": __name__, "__doc__": fields.__doc__}
+    annotations: dict[str, Any] = {}
+    for attr, value in vars(fields).items():
+        if not attr.startswith("__"):
+            namespace[attr] = value
+    for column, annotation in fields.__annotations__.items():
+        annotations[column] = annotation
+        for metric in METRICS:
+            if after.get(metric.group) == column:
+                metric_column, metric_annotation, field = _metric_field(metric, staged=staged)
+                annotations[metric_column] = metric_annotation
+                namespace[metric_column] = field
+                if staged and metric.group == MetricGroup.REPORTED:
+                    namespace[f"_{metric_column}_at_most_one"] = _at_most_one(
+                        metric_column, f"{metric.name}_over_100pct"
+                    )
+    namespace["__annotations__"] = annotations
+    return type(name, (pa.DataFrameModel,), namespace)
+
+
+NormalisedCreator = _with_metrics(
+    "NormalisedCreator",
+    _NormalisedFields,
+    {group: "display_name" for group in MetricGroup},
+    staged=True,
+)
+# polars types of a staged row, derived from its contract
+NORMALISED_COLUMNS = {n: c.dtype.type for n, c in NormalisedCreator.to_schema().columns.items()}
+EnrichedRoster = _with_metrics(
+    "EnrichedRoster",
+    _EnrichedFields,
+    {MetricGroup.CORE: "display_name", MetricGroup.VENDOR: "audience_country"},
+    staged=False,
+)
 
 
 class QuarantineRow(pa.DataFrameModel):

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.config import load_country_aliases, load_rate_card
+from schemas.models import NORMALISED_COLUMNS
 from transforms.country import country_lookup
 from transforms.enrich import creator_key, engagement, enrich, with_tier
 from transforms.lookup import lookup_row, pick
-from transforms.normalise import NORMALISED_COLUMNS
 
 RATE_CARD = load_rate_card()
 PLATFORMS = RATE_CARD.platforms

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.config import load_country_aliases, load_rate_card
+from schemas.models import NORMALISED_COLUMNS
 from transforms.country import country_lookup
 from transforms.enrich import enrich, reach_observations
-from transforms.normalise import NORMALISED_COLUMNS
 from transforms.reach_model import benchmark_table, fit_reach
 
 RATE_CARD = load_rate_card()

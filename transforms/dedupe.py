@@ -11,22 +11,12 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.reasons import Reason
+from schemas.rows import COMPARED_STAGED, ROW_KEY
 from schemas.vocabulary import DuplicateStatus
 
-KEY = ("platform", "handle_norm", "snapshot_date")
+KEY = ROW_KEY
 # The handle as written is not compared: "@ABC" and "abc" are the same creator.
-VALUE_COLUMNS = (
-    "display_name",
-    "followers",
-    "avg_views",
-    "avg_likes",
-    "avg_comments",
-    "avg_shares",
-    "avg_engagement",
-    "engagement_rate_reported",
-    "country_raw",
-    "categories",
-)
+VALUE_COLUMNS = COMPARED_STAGED
 
 
 def repeated_key_rows(lf: pl.LazyFrame, key: tuple[str, ...] = KEY) -> pl.LazyFrame:

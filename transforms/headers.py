@@ -21,21 +21,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from schemas.rows import METRIC_FIELDS
 from transforms.numbers import NumberFormat, is_placeholder, parse_number
 from transforms.settings import HeaderAliases, header_key
 
-NUMERIC_FIELDS = (
-    "followers",
-    "avg_views",
-    "avg_likes",
-    "avg_comments",
-    "avg_shares",
-    "avg_engagement",
-    "avg_engagement_authentic",
-    "engagement_rate",
-    "vendor_quality_score",
-    "audience_credibility",
-)
+NUMERIC_FIELDS = METRIC_FIELDS  # schemas.rows: the metric columns, declared once
 SINGLE_FIELDS = (
     "handle",
     "display_name",

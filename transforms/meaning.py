@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from schemas.rows import METRICS
 from transforms.evidence import ColumnDecision
 from transforms.headers import ColumnMapping
 from transforms.numbers import NumberFormat, parse_number
@@ -30,14 +31,8 @@ from transforms.numbers import NumberFormat, parse_number
 MOST = 0.5  # "most rows": more than half of the rows where both values are present
 MIN_ROWS = 5  # fewer rows than this decide nothing
 SAMPLE_ROWS = 200_000  # bigger files are judged on this many evenly spaced rows
-PER_POST_ABOVE_FOLLOWERS = {  # a per-post average beyond followers x this on most rows
-    "avg_likes": 1.0,
-    "avg_comments": 1.0,
-    "avg_shares": 1.0,
-    "avg_engagement": 1.0,
-    "avg_engagement_authentic": 1.0,
-    "avg_views": 20.0,
-}
+# a per-post average beyond followers x this on most rows is not per post (schemas.rows)
+PER_POST_ABOVE_FOLLOWERS = {m.name: m.max_per_follower for m in METRICS if m.max_per_follower}
 LIFETIME_WORDS = re.compile(
     r"\b(total|totals|lifetime|all[ -]?time|overall|cumulative|sum)\b", re.I
 )

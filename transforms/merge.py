@@ -19,22 +19,12 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.reasons import Reason
+from schemas.rows import COMPARED_PUBLISHED, ROW_KEY
 
-KEY = ("platform", "handle_norm", "snapshot_date")
+KEY = ROW_KEY
 DELIVERY_ORDER = ("delivered_at", "file_modified_at", "source_file", "source_row")
 ROW_ID = "_row"  # a unique row number the caller gives the frame
-COMPARED = (
-    "display_name",
-    "followers",
-    "avg_views",
-    "avg_likes",
-    "avg_comments",
-    "avg_shares",
-    "avg_engagement",
-    "engagement_rate",
-    "country",
-    "categories",
-)
+COMPARED = COMPARED_PUBLISHED
 
 
 def superseded(rows: pl.LazyFrame) -> pl.LazyFrame:

@@ -2,9 +2,9 @@
 
 Input: the raw export as a LazyFrame of String columns ``c0..cN`` plus ``source_row``,
 and the ``ColumnMapping`` decided by ``transforms.headers``. Output: one typed row per
-input row with the canonical columns of ``schemas.NormalisedCreator`` plus, for every
-parsed field, a ``_bad_<field>`` flag and its ``_raw_<field>`` text so that failures can
-be quarantined with the exact cell the user wrote.
+input row with the canonical columns of ``schemas.NormalisedCreator`` (its metrics declared
+in ``schemas.rows``) plus, for every parsed field, a ``_bad_<field>`` flag and its
+``_raw_<field>`` text so that failures can be quarantined with the exact cell the user wrote.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import polars as pl
-from polars.datatypes import DataTypeClass
 
 from schemas.reasons import Reason
+from schemas.rows import METRICS, MetricKind
 from schemas.vocabulary import Platform
 from transforms.headers import NUMERIC_FIELDS, ColumnMapping
 from transforms.lookup import by_distinct_values
@@ -30,35 +30,11 @@ from transforms.numbers import (
     parse_number,
 )
 
-COUNT_FIELDS = ("followers",)
-RATE_FIELDS = ("engagement_rate", "audience_credibility")
+METRIC_OF = {m.name: m for m in METRICS}
+COUNT_FIELDS = tuple(m.name for m in METRICS if m.kind == MetricKind.COUNT)
+RATE_FIELDS = tuple(m.name for m in METRICS if m.kind == MetricKind.RATE)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%Y%m%d", "%Y-%m")
 PARSED_FIELDS = (*NUMERIC_FIELDS, "platform", "snapshot_date")
-
-NORMALISED_COLUMNS: dict[str, pl.DataType | DataTypeClass] = {
-    "source_file": pl.String,
-    "source_row": pl.Int64,
-    "platform": pl.String,
-    "snapshot_date": pl.Date,
-    "handle": pl.String,
-    "handle_norm": pl.String,
-    "display_name": pl.String,
-    "followers": pl.Int64,
-    "avg_views": pl.Float64,
-    "avg_likes": pl.Float64,
-    "avg_comments": pl.Float64,
-    "avg_shares": pl.Float64,
-    "avg_engagement": pl.Float64,
-    "avg_engagement_authentic": pl.Float64,
-    "engagement_rate_reported": pl.Float64,
-    "vendor_quality_score": pl.Float64,
-    "audience_credibility": pl.Float64,
-    "country_raw": pl.String,
-    "audience_country_raw": pl.String,
-    "categories": pl.List(pl.String),
-    "email": pl.String,
-    "phone": pl.String,
-}
 
 
 @dataclass(frozen=True)
@@ -202,9 +178,10 @@ Exprs = tuple[list[pl.Expr], list[pl.Expr]]  # (output columns, helper flag colu
 
 
 def _number_exprs(field: str, col: str | None, ctx: FileContext) -> Exprs:
-    out = "engagement_rate_reported" if field == "engagement_rate" else field
+    metric = METRIC_OF[field]
+    out, dtype = metric.staged_as, metric.dtype
     if col is None:
-        return [pl.lit(None, dtype=NORMALISED_COLUMNS[out]).alias(out)], []
+        return [pl.lit(None, dtype=dtype).alias(out)], []
     parsed = _parsed_number(col, ctx)
     value = parsed.value
     too_big = pl.lit(False)
@@ -227,7 +204,7 @@ def _number_exprs(field: str, col: str | None, ctx: FileContext) -> Exprs:
         .then(pl.lit(Reason.AMBIGUOUS_NUMBER_FORMAT.value))
         .otherwise(pl.lit(Reason.UNPARSEABLE_NUMBER.value))
     )
-    return [value.cast(NORMALISED_COLUMNS[out]).alias(out)], [
+    return [value.cast(dtype).alias(out)], [
         (bad | too_big | parsed.is_ambiguous).alias(f"_bad_{field}"),
         why.alias(f"_why_{field}"),
         pl.col(col).alias(f"_raw_{field}"),
@@ -374,10 +351,8 @@ def raw_text_long(good: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(
             schema={"source_row": pl.Int64, "field": pl.String, "raw_text": pl.String}
         )
-    renamed = {
-        c: ("engagement_rate_reported" if c == "_raw_engagement_rate" else c.removeprefix("_raw_"))
-        for c in raw_cols
-    }
+    staged = {m.name: m.staged_as for m in METRICS}
+    renamed = {c: staged.get(c.removeprefix("_raw_"), c.removeprefix("_raw_")) for c in raw_cols}
     return (
         good.select("source_row", *raw_cols)
         .rename(renamed)

@@ -20,11 +20,12 @@ from typing import Any
 
 import polars as pl
 
+from schemas.rows import ROW_KEY
 from schemas.vocabulary import ReachMethod
 from transforms.lookup import lookup_row, pick
 from transforms.settings import ReachModel
 
-OBS_KEY = ["platform", "handle_norm", "snapshot_date"]
+OBS_KEY = list(ROW_KEY)
 VARIANTS = {"interactions": ("x_followers", "x_interactions"), "followers": ("x_followers",)}
 REACH_METHODS = {m.value: m.meaning for m in ReachMethod}
 

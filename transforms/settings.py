@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.rows import METRICS
 from schemas.vocabulary import Platform
 
 
@@ -237,9 +238,13 @@ class HeaderAliases(_Strict):
 
     @classmethod
     def from_toml(cls, data: dict[str, Any]) -> HeaderAliases:
+        fields = {name: list(spellings) for name, spellings in data["fields"].items()}
+        for metric in METRICS:  # a metric's own header spellings (schemas.rows)
+            known = fields.setdefault(metric.name, [])
+            known += [a for a in metric.aliases if a not in known]
         return cls(
             version=data["meta"]["version"],
-            fields=data["fields"],
+            fields=fields,
             ignore=data.get("ignore", {}).get("headers", []),
         )
 

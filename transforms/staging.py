@@ -23,6 +23,7 @@ import polars as pl
 
 from schemas import NormalisedCreator, soft_validate
 from schemas.reasons import Reason
+from schemas.rows import METRICS
 from schemas.sheet import RawSheet
 from schemas.vocabulary import Platform
 from transforms.country import country_share
@@ -446,7 +447,7 @@ def validate_rows(
     )
     header_of = {f: mapping.header_of(f) for f in mapping.columns}
     header_of["handle_norm"] = mapping.header_of("handle")
-    header_of["engagement_rate_reported"] = mapping.header_of("engagement_rate")
+    header_of.update({m.staged_as: mapping.header_of(m.name) for m in METRICS})
     vfail = result.failures.join(raw_text, on=["source_row", "field"], how="left").with_columns(
         raw_value=pl.coalesce("raw_text", "raw_value"),
         column=pl.col("field").replace(header_of),
