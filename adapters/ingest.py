@@ -212,6 +212,7 @@ def _ingest_sheet(
     )
     plan, mapping = stage.plan, stage.plan.mapping
     outcome.mapping = {f: mapping.headers[c] for f, c in sorted(mapping.columns.items())}
+    outcome.mapped_columns = dict(mapping.columns)
     if mapping.categories:
         outcome.mapping["categories"] = " + ".join(mapping.headers[c] for c in mapping.categories)
     outcome.decisions = plan.decisions

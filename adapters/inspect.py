@@ -12,7 +12,6 @@ evidence for each column's number format (what the text looked like).
 from __future__ import annotations
 
 import dataclasses
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,18 +74,6 @@ def _origin(value: str | None, column: str | None, by_name: object, option: obje
     return "the command-line option" if option is not None else "unknown"
 
 
-def _raw_column(sheet: RawSheet, header: str, decisions: list[str], fld: str) -> str | None:
-    """The raw cell column (``c3``) the mapping's header names; a header that appears twice
-    is resolved by the decision the pipeline recorded (``... (column 7)``)."""
-    matches = [f"c{i}" for i, h in enumerate(sheet.headers) if h == header]
-    if len(matches) > 1:
-        for d in decisions:
-            m = re.search(r"\(column (\d+)\)", d)
-            if d.startswith(f"{fld}:") and m:
-                return f"c{int(m.group(1)) - 1}"
-    return matches[0] if matches else None
-
-
 def number_forms(raw: pl.Series) -> dict[str, int]:
     """How many present values of a raw text column are written in each ``NUMBER_FORMS``."""
     text = raw.drop_nulls().str.strip_chars()
@@ -102,7 +89,7 @@ def _columns(sheet: RawSheet, outcome: FileOutcome, staged: pl.DataFrame) -> lis
     reports = []
     for fld, header in outcome.mapping.items():
         report = ColumnReport(fld, header)
-        col = _raw_column(sheet, header, outcome.decisions, fld)
+        col = outcome.mapped_columns.get(fld)
         if fld in NUMERIC_FIELDS and col is not None:
             report.forms = number_forms(sheet.cells.get_column(col))
             target = fld if fld in staged.columns else f"{fld}_reported"

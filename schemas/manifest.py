@@ -42,7 +42,8 @@ class FileOutcome:
     staged_rows: int = 0
     staged_path: str | None = None
     quarantine_path: str | None = None
-    mapping: dict[str, str] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict)  # field -> header as written
+    mapped_columns: dict[str, str] = field(default_factory=dict)  # field -> cell column (c3)
     decisions: list[str] = field(default_factory=list)
     column_decisions: list[dict] = field(default_factory=list)  # transforms.evidence ColumnDecision
     unmapped_columns: list[str] = field(default_factory=list)

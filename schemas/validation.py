@@ -13,6 +13,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.model import DataFrameModel
 
+from schemas.models import QuarantineRow
 from schemas.reasons import reason_for_check
 
 
@@ -66,26 +67,20 @@ def soft_validate(model: type[DataFrameModel], df: pl.DataFrame) -> ValidationRe
     return ValidationResult(valid, failures, counts)
 
 
-# The columns every stage's failures share (quarantine adds detail, platform, date, run).
+# One quarantine row, derived from its published contract (``QuarantineRow``): as staged,
+# without the run_id the table adds; and the columns every stage's failures share (the
+# stage adds why, and the platform and date of the file when known).
+QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
+    name: column.dtype.type
+    for name, column in QuarantineRow.to_schema().columns.items()
+    if name != "run_id"
+}
 FAILURE_COLUMNS: dict[str, pl.DataType] = {
-    "source_file": pl.String(),
-    "source_row": pl.Int64(),
-    "reason": pl.String(),
-    "column": pl.String(),
-    "field": pl.String(),
-    "raw_value": pl.String(),
+    name: dtype
+    for name, dtype in QUARANTINE_COLUMNS.items()
+    if name not in ("detail", "platform", "snapshot_date")
 }
 
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame(schema=FAILURE_COLUMNS)
-
-
-# A quarantine row as staged (the table adds run_id): the failure columns plus why, and
-# the platform and date of the file when known.
-QUARANTINE_COLUMNS: dict[str, pl.DataType] = {
-    **FAILURE_COLUMNS,
-    "detail": pl.String(),
-    "platform": pl.String(),
-    "snapshot_date": pl.Date(),
-}

@@ -113,7 +113,7 @@ def test_the_declared_metrics_are_what_staging_parses() -> None:
     from transforms.headers import NUMERIC_FIELDS
     from transforms.merge import COMPARED
 
-    assert NUMERIC_FIELDS == tuple(m.name for m in METRICS)
+    assert tuple(m.name for m in METRICS) == NUMERIC_FIELDS
     staged = set(NormalisedCreator.to_schema().columns)
     published = set(EnrichedRoster.to_schema().columns)
     for m in METRICS:
