@@ -34,6 +34,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check flows adapters transforms schemas tests bench sample_data
 	$(BIN)/ruff format --check flows adapters transforms schemas tests bench sample_data
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
