@@ -56,8 +56,7 @@ def build_roster(
     rate_card = load_rate_card(Path(options.rate_card_file) if options.rate_card_file else None)
     countries = country_lookup(load_country_aliases())
 
-    rows = pl.scan_parquet(staged)
-    deduped = dedupe_run(rows)
+    deduped = dedupe_run(pl.scan_parquet(staged))
     collapsed_path = staging / "collapsed.parquet"
     dropped = deduped.dropped()
     dropped.filter(pl.col("_dup_status") == DuplicateStatus.DUPLICATE).select(
@@ -65,13 +64,7 @@ def build_roster(
     ).write_parquet(collapsed_path)
     kept = deduped.kept
     timings["dedupe"] = time.perf_counter() - t0
-    for o in outcomes:
-        if o.staged_path and o.staged_rows:
-            per_file[o.source_file]["enriched"] += o.staged_rows
-    for src, status, n in dropped.group_by("source_file", "_dup_status").len().iter_rows():
-        key = {DuplicateStatus.DUPLICATE: "duplicates", DuplicateStatus.CONFLICT: "conflicts"}
-        per_file[src][key[status]] += n
-        per_file[src]["enriched"] -= n
+    _count_staged(per_file, outcomes, dropped)
     conflicts = deduped.conflicts()
 
     t1 = time.perf_counter()
@@ -139,6 +132,20 @@ def evaluate_reach(
     if not result.held_out:
         return None
     return {**result.to_dict(), "creators_sampled": f"1 in {every}" if every > 1 else "all"}
+
+
+def _count_staged(
+    per_file: dict[str, dict[str, int]], outcomes: list[FileOutcome], dropped: pl.DataFrame
+) -> None:
+    """Per file: rows staged, less the repeats ``dedupe_run`` dropped (duplicates
+    collapsed, conflicts quarantined)."""
+    for o in outcomes:
+        if o.staged_path and o.staged_rows:
+            per_file[o.source_file]["enriched"] += o.staged_rows
+    key = {DuplicateStatus.DUPLICATE: "duplicates", DuplicateStatus.CONFLICT: "conflicts"}
+    for src, status, n in dropped.group_by("source_file", "_dup_status").len().iter_rows():
+        per_file[src][key[status]] += n
+        per_file[src]["enriched"] -= n
 
 
 def _stage_contacts(kept: pl.LazyFrame, run_id: str, staging: Path) -> str | None:

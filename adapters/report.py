@@ -369,6 +369,96 @@ def _measured_error(evaluation: object) -> list[str]:
     ]
 
 
+def _roster_figures(creators: pl.DataFrame) -> list[str]:
+    """Roster by tier, cost versus reach, engagement against peers, biggest movers."""
+    # current creators: in the latest snapshot of their platform (as tier_summary counts)
+    current = (
+        creators.filter(pl.col("is_current")) if "is_current" in creators.columns else creators
+    )
+    if not current.height:
+        return []
+    sample = scatter_sample(creators)
+    shown = f"{sample.height:,} of {creators.height:,}, an even sample"
+    return [
+        _figure(
+            "by-tier",
+            "Roster by platform and tier",
+            hbars(_by_platform_tier(current), value_label="creators", order=TIER_ORDER),
+            f"the {current.height:,} current creators (in the latest snapshot of their "
+            f"platform; {creators.height - current.height:,} more were last seen earlier)",
+        ),
+        _figure(
+            "cost-reach",
+            "Cost versus reach",
+            scatter(
+                list(sample.select("est_reach", "est_cost_usd_mid", "platform").rows()),
+                x_label="estimated reach per post (people)",
+                y_label="estimated cost per post, mid (USD)",
+            ),
+            f"one dot per creator ({shown if sample.height < creators.height else 'all'});"
+            " lower right is cheap reach",
+        ),
+        _figure(
+            "engagement",
+            "Engagement against peers",
+            ranges(
+                _engagement(creators),
+                value_label="engagement rate (interactions per follower, or per view)",
+            ),
+            "per platform and tier: the middle half of creators (bar) and the median (dot)",
+        ),
+        _figure(
+            "movers",
+            "Biggest movers",
+            hbars(
+                _movers(creators),
+                value_label="followers gained or lost since the previous snapshot",
+            ),
+            "largest follower changes, either way",
+        ),
+    ]
+
+
+def _quarantine_figures(quarantine: pl.DataFrame | None) -> list[str]:
+    bars, reasons = _quarantine(quarantine)
+    out = [
+        _figure(
+            "quarantine",
+            "Quarantine by reason",
+            hbars(bars, value_label="problems (cells or whole files)"),
+            "what was kept out of the roster, and how to fix it",
+        )
+    ]
+    if reasons:
+        out.append(
+            _table(
+                ["reason", "problems", "example and fix"],
+                [[r, f"{n:,}", fix] for r, n, fix in reasons],
+            )
+        )
+    return out
+
+
+def _estimate_figures(creators: pl.DataFrame) -> list[str]:
+    if not creators.height:
+        return []
+    rows, band = _estimates(creators)
+    return [
+        _figure(
+            "estimates",
+            "Estimate quality",
+            hbars(rows, value_label="creators by how reach was estimated"),
+            "observed_views: the export's average views; history: the creator's earlier "
+            "views; model_*: the reach model fitted on this roster; benchmark: followers "
+            "x a cited reach rate (widest band). See docs/ESTIMATES.md",
+        ),
+        _table(
+            ["platform", "method", "median band (high / low)"],
+            [[p, m, f"{b:.2f}x"] for p, m, b in band.rows()],
+        ),
+    ]
+
+
 def render_report(
     creators: pl.DataFrame | None, quarantine: pl.DataFrame | None, manifest: dict[str, Any]
 ) -> str:
@@ -381,99 +471,17 @@ def render_report(
     )
     files = manifest.get("files", [])
     totals = {k: sum(f.get(k, 0) for f in files) for k in ("rows_read", "enriched", "quarantined")}
+    finished = manifest.get("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     sections = [
         f"<h1>Creator roster</h1><p class='sub'>run {_e(manifest.get('run_id', '-'))}, "
-        f"{_e(manifest.get('finished_at', dt.datetime.now(dt.UTC).isoformat(timespec='seconds')))}"
-        f"; {len(files)} file(s) this run: {totals['rows_read']:,} rows read, "
+        f"{_e(finished)}; {len(files)} file(s) this run: {totals['rows_read']:,} rows read, "
         f"{totals['enriched']:,} enriched, {totals['quarantined']:,} quarantined; "
-        f"roster: {creators.height:,} creators</p>"
+        f"roster: {creators.height:,} creators</p>",
+        *_roster_figures(creators),
+        *_quarantine_figures(quarantine),
+        *_estimate_figures(creators),
+        *_measured_error(manifest.get("reach_evaluation")),
     ]
-    # current creators: in the latest snapshot of their platform (as tier_summary counts)
-    current = (
-        creators.filter(pl.col("is_current")) if "is_current" in creators.columns else creators
-    )
-    if current.height:
-        sections.append(
-            _figure(
-                "by-tier",
-                "Roster by platform and tier",
-                hbars(_by_platform_tier(current), value_label="creators", order=TIER_ORDER),
-                f"the {current.height:,} current creators (in the latest snapshot of their "
-                f"platform; {creators.height - current.height:,} more were last seen earlier)",
-            )
-        )
-        sample = scatter_sample(creators)
-        shown = f"{sample.height:,} of {creators.height:,}, an even sample"
-        sections.append(
-            _figure(
-                "cost-reach",
-                "Cost versus reach",
-                scatter(
-                    list(sample.select("est_reach", "est_cost_usd_mid", "platform").rows()),
-                    x_label="estimated reach per post (people)",
-                    y_label="estimated cost per post, mid (USD)",
-                ),
-                f"one dot per creator ({shown if sample.height < creators.height else 'all'});"
-                " lower right is cheap reach",
-            )
-        )
-        sections.append(
-            _figure(
-                "engagement",
-                "Engagement against peers",
-                ranges(
-                    _engagement(creators),
-                    value_label="engagement rate (interactions per follower, or per view)",
-                ),
-                "per platform and tier: the middle half of creators (bar) and the median (dot)",
-            )
-        )
-        sections.append(
-            _figure(
-                "movers",
-                "Biggest movers",
-                hbars(
-                    _movers(creators),
-                    value_label="followers gained or lost since the previous snapshot",
-                ),
-                "largest follower changes, either way",
-            )
-        )
-    bars, reasons = _quarantine(quarantine)
-    sections.append(
-        _figure(
-            "quarantine",
-            "Quarantine by reason",
-            hbars(bars, value_label="problems (cells or whole files)"),
-            "what was kept out of the roster, and how to fix it",
-        )
-    )
-    if reasons:
-        sections.append(
-            _table(
-                ["reason", "problems", "example and fix"],
-                [[r, f"{n:,}", fix] for r, n, fix in reasons],
-            )
-        )
-    if creators.height:
-        rows, band = _estimates(creators)
-        sections.append(
-            _figure(
-                "estimates",
-                "Estimate quality",
-                hbars(rows, value_label="creators by how reach was estimated"),
-                "observed_views: the export's average views; history: the creator's earlier "
-                "views; model_*: the reach model fitted on this roster; benchmark: followers "
-                "x a cited reach rate (widest band). See docs/ESTIMATES.md",
-            )
-        )
-        sections.append(
-            _table(
-                ["platform", "method", "median band (high / low)"],
-                [[p, m, f"{b:.2f}x"] for p, m, b in band.rows()],
-            )
-        )
-    sections += _measured_error(manifest.get("reach_evaluation"))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width'>"
