@@ -15,6 +15,7 @@ Standard library and ``schemas.vocabulary`` only: the CLI reads this before anyt
 from __future__ import annotations
 
 import datetime as dt
+import types
 import typing
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -79,6 +80,15 @@ class Option:
     @property
     def many(self) -> bool:
         return typing.get_origin(self.type) is list
+
+    @property
+    def kind(self) -> Any:
+        """The type of one value: ``dt.date`` for ``dt.date | None``, ``str`` for a list of
+        them."""
+        if self.many:
+            return typing.get_args(self.type)[0]
+        args = [a for a in typing.get_args(self.type) if a is not type(None)]
+        return args[0] if isinstance(self.type, types.UnionType) else self.type
 
     @property
     def is_flag(self) -> bool:
