@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,36 @@ def test_help_pages_are_unchanged(page: str) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout == (GOLDEN / "cli_help" / f"{page}.txt").read_text()
+
+
+def test_prefect_yaml_is_generated_from_the_declaration() -> None:
+    """prefect.yaml is `python -m flows.deployment`'s output: regenerate it after changing
+    schemas/options.py."""
+    from flows.deployment import prefect_yaml
+
+    assert (REPO / "prefect.yaml").read_text() == prefect_yaml()
+
+
+def test_prefect_yaml_schedules_what_roster_serve_schedules_by_default(tmp_path: Path) -> None:
+    import yaml
+
+    from flows.serve import build_deployment
+    from tests.conftest import SAMPLE_DATA
+
+    doc = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    [dep] = doc["deployments"]
+    served = build_deployment(SAMPLE_DATA, tmp_path / "out")  # every default
+    [sched] = served.schedules
+    assert dep["schedules"] == [
+        {"cron": sched.schedule.cron, "timezone": sched.schedule.timezone, "active": True}
+    ]
+    assert sched.schedule.timezone == "UTC"
+    assert dep["name"] == served.name and dep["tags"] == served.tags
+    params = served.parameters["params"]
+    for key, value in dep["parameters"]["params"].items():
+        if key not in ("inputs", "out"):
+            assert params[key] == value, key
+    threads = dep["work_pool"]["job_variables"]["env"][
+        "PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS"
+    ]
+    assert int(threads) == params["max_workers"]
