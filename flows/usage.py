@@ -56,9 +56,9 @@ def _quote(text: str) -> str:
 
 
 def check_options(options: Sequence[Option], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every option of a command as its declaration says, paths first, then the ``RULES``
-    between them; returns the values as the run takes them (a choice in lower case where
-    case does not matter, a date)."""
+    """Every option of a command as its declaration says (paths first, then the values),
+    then the ``RULES`` between them; returns the values as the run takes them (a choice in
+    lower case where case does not matter, a date)."""
     for opt in options:
         if opt.path is not None and given[opt.name] is not None:
             paths = given[opt.name] if opt.many else [given[opt.name]]

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,103 @@ def test_prefect_yaml_schedules_what_roster_serve_schedules_by_default(tmp_path:
         "PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS"
     ]
     assert int(threads) == params["max_workers"]
+
+
+def test_the_commands_take_the_declared_options() -> None:
+    """Flag, metavar, default and help of each command's options: the declaration's."""
+    import typer.main
+
+    from flows.cli import app
+    from schemas.options import COMMANDS, command_options
+
+    group: Any = typer.main.get_command(app)
+    for name in COMMANDS:
+        params = {p.name: p for p in group.commands[name].params}
+        for opt in command_options(name):
+            param = params[opt.name]
+            assert param.help == opt.cli_help, (name, opt.name)
+            if opt.argument:
+                assert param.metavar == opt.metavar and param.required
+                continue
+            assert param.opts == [opt.flag], (name, opt.name)
+            assert param.metavar == ("" if opt.is_flag else opt.metavar), (name, opt.name)
+            assert param.required == opt.required, (name, opt.name)
+            if not opt.required:
+                assert param.default == opt.default, (name, opt.name)
+
+
+def test_enrich_params_are_the_declared_run_parameters() -> None:
+    import pickle
+
+    from adapters.params import EnrichParams
+    from schemas.options import FILE_LEVEL, RUN_PARAMS, commands_taking
+    from tests.conftest import SAMPLE_DATA
+
+    assert list(EnrichParams.model_fields) == list(RUN_PARAMS)
+    for name, field in EnrichParams.model_fields.items():
+        opt = RUN_PARAMS[name]
+        assert field.is_required() == opt.required, name
+        assert field.description == opt.description, name
+        if not opt.required:
+            assert field.default == opt.default, name
+    assert FILE_LEVEL == ("platform", "snapshot_date")
+    assert commands_taking("snapshot_date") == ("enrich", "inspect", "evaluate")
+    assert commands_taking("keep_contacts") == ("enrich", "serve")
+    params = EnrichParams(inputs=[str(SAMPLE_DATA)], out="out", platform="x")
+    assert pickle.loads(pickle.dumps(params)) == params  # (dask ships it to its workers)
+
+
+def test_the_declaration_is_standard_library_only() -> None:
+    """The CLI reads it before anything heavy: no pydantic, typer, polars or Prefect."""
+    code = (
+        "import sys, json; import schemas.options; "
+        "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    loaded = set(json.loads(res.stdout))
+    assert not loaded & {"pydantic", "typer", "click", "polars", "prefect", "pandera", "rich"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("wait_lock", -1.0, "--wait-lock '-1.0': expected seconds >= 0"),
+        ("max_workers", 65, "--max-workers '65': expected 1 to 64"),
+        ("max_file_mb", 0, "--max-file-mb '0': expected MiB >= 1"),
+        ("platform", "MySpace", "--platform 'MySpace': expected one of instagram, tiktok"),
+        ("task_runner", "Dask", "--task-runner 'Dask': expected one of thread, dask"),
+        ("snapshot_date", "2026-02-30", "--snapshot-date '2026-02-30': expected a date"),
+    ],
+)
+def test_usage_checks_follow_the_declaration(name: str, value: Any, message: str) -> None:
+    from flows.usage import UsageProblem, check_value
+    from schemas.options import OPTIONS
+
+    with pytest.raises(UsageProblem) as err:
+        check_value(OPTIONS[name], value)
+    assert str(err.value).startswith(message)
+
+
+def test_usage_checks_return_values_as_the_run_takes_them() -> None:
+    import datetime as dt
+
+    from flows.usage import check_value
+    from schemas.options import OPTIONS
+
+    assert check_value(OPTIONS["platform"], "TikTok") == "tiktok"  # any case
+    assert check_value(OPTIONS["snapshot_date"], "2026-02-28") == dt.date(2026, 2, 28)
+    assert check_value(OPTIONS["max_workers"], 64) == 64
+    assert check_value(OPTIONS["wait_lock"], None) is None
+
+
+def test_a_bad_mapping_file_is_refused_by_the_run_s_own_parser(tmp_path: Path) -> None:
+    """Stage 2 loads --mapping with adapters.config.load_mapping, as the run does."""
+    from flows.usage import UsageProblem, mapping_columns
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[columns\n")
+    with pytest.raises(UsageProblem, match=r"is not valid TOML .*expected a TOML file"):
+        mapping_columns(bad)
+    good = tmp_path / "good.toml"
+    good.write_text('[columns]\nfollowers = "Fans (total)"\n')
+    assert mapping_columns(good) == {"followers": "Fans (total)"}
