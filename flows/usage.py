@@ -56,15 +56,16 @@ def _quote(text: str) -> str:
 
 
 def check_options(options: Sequence[Option], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every option of a command as its declaration says (paths first, then the values),
-    then the ``RULES`` between them; returns the values as the run takes them (a choice in
-    lower case where case does not matter, a date)."""
+    """Every option of a command as its declaration says, in the command's order, then the
+    ``RULES`` between them; returns the values as the run takes them (a choice in lower
+    case where case does not matter, a date)."""
+    values = {}
     for opt in options:
-        if opt.path is not None and given[opt.name] is not None:
-            paths = given[opt.name] if opt.many else [given[opt.name]]
-            for p in paths:
-                check_path(opt, p)
-    values = {opt.name: check_value(opt, given[opt.name]) for opt in options}
+        value = given[opt.name]
+        if opt.path is not None and value is not None:
+            for path in value if opt.many else [value]:
+                check_path(opt, path)
+        values[opt.name] = check_value(opt, value)
     for names, rule in RULES:
         if all(n in values for n in names):
             rule(*(values[n] for n in names))

@@ -237,7 +237,8 @@ FILE_LEVEL = tuple(name for name, o in RUN_PARAMS.items() if o.file_level)
 
 @dataclass(frozen=True)
 class Use:
-    """An option as one command takes it, where its help or default differ there."""
+    """An option as one command takes it, where its help, default or metavar differ there
+    (None: the declaration's)."""
 
     name: str
     help: str | None = None
@@ -245,6 +246,7 @@ class Use:
     metavar: str | None = None
 
 
+# the commands that take the declared options, each in its help order
 COMMANDS: dict[str, tuple[str | Use, ...]] = {
     "enrich": (
         "inputs", "out", "platform", "snapshot_date", "mapping", "rate_card", "tier_scheme",
