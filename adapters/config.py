@@ -94,11 +94,6 @@ def load_mapping(path: Path) -> MappingFile:
     return MappingFile(dict(columns), decimals)
 
 
-def load_mapping_file(path: Path) -> dict[str, str | list[str]]:
-    """The ``[columns]`` of a mapping file (see ``load_mapping``)."""
-    return load_mapping(path).columns
-
-
 def staging_settings(mapping_file: str | None, today: dt.date | None = None) -> StagingSettings:
     """Everything staging needs besides the sheet (``transforms.staging``)."""
     from transforms.country import country_lookup

@@ -1,49 +1,30 @@
 """The run's parameters as a typed pydantic model (``EnrichParams``), validated before the
 run starts: by the CLI, the Prefect UI or a deployment (its JSON schema is the flow's
-parameter schema)."""
+parameter schema, which registered deployments use: tests/golden/enrich_params_schema.json).
+
+Its fields are generated from the declaration of the run's options
+(``schemas.options.RunParams``: types, defaults, descriptions, ranges, choices); what a
+declaration cannot say, that the inputs exist and that the mapping file loads, is checked by
+the validators below."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+from schemas.options import RUN_PARAMS, Option, RunParams
+
+DOC = "Parameters of one run; validated before the run starts (CLI, UI or deployment)."
 
 
-class EnrichParams(BaseModel):
-    """Parameters of one run; validated before the run starts (CLI, UI or deployment)."""
+class _Checked(BaseModel):
+    """The checks of ``EnrichParams`` that need the file system."""
 
     model_config = ConfigDict(extra="forbid")
 
-    inputs: list[str] = Field(min_length=1, description="files or folders of exports")
-    out: str = Field(description="output folder (Delta tables, manifests)")
-    platform: Literal["instagram", "tiktok", "youtube", "x", "facebook", "twitch"] | None = None
-    snapshot_date: dt.date | None = None
-    mapping: str | None = Field(None, description="TOML file naming which column is which")
-    rate_card: str | None = Field(None, description="rate card TOML (default: the shipped one)")
-    tier_scheme: str | None = Field(None, description="tier scheme of the rate card")
-    wait_lock: float = Field(0.0, ge=0, description="seconds to wait for another run on --out")
-    max_workers: int = Field(2, ge=1, le=64, description="files processed at once (threads)")
-    full_refresh: bool = Field(
-        False, description="reprocess every input, even files the ledger has already seen"
-    )
-    keep_contacts: bool = Field(
-        False, description="write emails/phones to a separate `contacts` table (never to BI tables)"
-    )
-    max_file_mb: int = Field(
-        2048,
-        ge=1,
-        description="largest size an input file may expand to, MiB (memory bound, RELIABILITY.md)",
-    )
-    task_runner: Literal["thread", "dask"] = Field(
-        "thread", description="thread: one machine; dask: a dask.distributed cluster"
-    )
-    dask_address: str | None = Field(
-        None, description="tcp://HOST:PORT of a dask scheduler; default: a local 2-worker cluster"
-    )
-
-    @field_validator("mapping")
+    @field_validator("mapping", check_fields=False)
     @classmethod
     def _mapping_loads(cls, v: str | None) -> str | None:
         if v is not None:
@@ -52,10 +33,45 @@ class EnrichParams(BaseModel):
             load_mapping(Path(v))  # a bad mapping file is a usage error, before any work
         return v
 
-    @field_validator("inputs")
+    @field_validator("inputs", check_fields=False)
     @classmethod
     def _exist(cls, v: list[str]) -> list[str]:
         missing = [p for p in v if not Path(p).exists()]
         if missing:
             raise ValueError(f"input not found: {', '.join(missing)}")
         return v
+
+
+def field_of(opt: Option) -> tuple[Any, Any]:
+    """One declared option as a pydantic field: its type (a ``Literal`` of its choices) and
+    its ``Field`` (default, description, range, length)."""
+    kind = opt.type
+    if opt.choices is not None and opt.choices_in_schema:
+        literal: Any = Literal  # of choices known at run time
+        choice = literal[opt.choices]
+        kind = choice | None if opt.default is None else choice
+    constraints: dict[str, Any] = {
+        "description": opt.description,
+        "ge": opt.ge,
+        "le": opt.le,
+        "min_length": opt.min_items,
+    }
+    default = ... if opt.required else opt.default
+    return kind, Field(default, **{k: v for k, v in constraints.items() if v is not None})
+
+
+if TYPE_CHECKING:
+
+    class EnrichParams(RunParams, BaseModel):
+        """Parameters of one run (the fields: ``schemas.options.RunParams``)."""
+
+        def __init__(self, **data: Any) -> None: ...
+
+else:
+    EnrichParams = create_model(
+        "EnrichParams",
+        __base__=_Checked,
+        __doc__=DOC,
+        __module__=__name__,
+        **{name: field_of(opt) for name, opt in RUN_PARAMS.items()},
+    )

@@ -15,6 +15,7 @@ from adapters.discover import discover_inputs
 from adapters.ingest import RunOptions, ingest_file, is_disk_full
 from adapters.params import EnrichParams
 from schemas.manifest import FileOutcome, SkippedFile
+from schemas.options import RUN_PARAMS
 from schemas.vocabulary import FileStatus
 from transforms.reconcile import ReconciliationError
 
@@ -140,7 +141,10 @@ class PrefectSteps:
     log_prints=False,
     validate_parameters=True,
     # deployments run the flow as declared: a bounded pool, files in parallel
-    task_runner=cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=2)),
+    task_runner=cast(
+        "TaskRunner[PrefectFuture[Any]]",
+        ThreadPoolTaskRunner(max_workers=RUN_PARAMS["max_workers"].default),
+    ),
 )
 def enrich_roster(params: EnrichParams) -> dict[str, Any]:
     """Ingest every export under ``params.inputs`` and publish the enriched roster."""

@@ -29,17 +29,19 @@ from prefect.client.schemas.schedules import CronSchedule
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
 from flows.enrich_roster import EnrichParams, enrich_roster
+from schemas.options import DEPLOYMENT, RUN_PARAMS
 
-DEPLOYMENT_NAME = "enrich-roster-nightly"
-DEFAULT_CRON = "0 2 * * *"
-DEFAULT_TIMEZONE = "UTC"
-DEFAULT_WAIT_LOCK = 900.0
+# the deployment's defaults, declared once (schemas.options.DEPLOYMENT; prefect.yaml too)
+DEPLOYMENT_NAME = DEPLOYMENT.name
+DEFAULT_CRON = DEPLOYMENT.cron
+DEFAULT_TIMEZONE = DEPLOYMENT.timezone
+DEFAULT_WAIT_LOCK = DEPLOYMENT.wait_lock
 # A run triggered while another run of the deployment is active waits for it (ENQUEUE), it is
 # not dropped (CANCEL_NEW): runs are idempotent and files already processed are skipped, so a
 # queued run costs little, and it is the one that picks up files that landed meanwhile or an
 # operator's custom run (e.g. full_refresh) - nothing asked for is silently lost.
-COLLISION_STRATEGY = ConcurrencyLimitStrategy.ENQUEUE
-TAGS = ["roster", "nightly"]
+COLLISION_STRATEGY = ConcurrencyLimitStrategy(DEPLOYMENT.collision_strategy)
+TAGS = list(DEPLOYMENT.tags)
 # the size of the flow's default thread pool in a deployment run (see ``serve``)
 THREADS_ENV = "PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS"
 
@@ -84,7 +86,9 @@ def build_deployment(
     return enrich_roster.to_deployment(  # type: ignore[return-value]
         name=name,
         schedules=[schedule],
-        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=COLLISION_STRATEGY),
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=DEPLOYMENT.concurrency_limit, collision_strategy=COLLISION_STRATEGY
+        ),
         parameters={"params": params.model_dump(mode="json")},
         description=(
             f"Enrich every new export in {params.inputs[0]} into {params.out} "
@@ -131,7 +135,9 @@ def serve(deployment: RunnerDeployment) -> None:  # pragma: no cover - blocks
 
     from prefect import serve as prefect_serve
 
-    max_workers = deployment.parameters["params"].get("max_workers", 2)
+    max_workers = deployment.parameters["params"].get(
+        "max_workers", RUN_PARAMS["max_workers"].default
+    )
     os.environ[THREADS_ENV] = str(max_workers)  # inherited by every run's subprocess
     import contextlib
 

@@ -4,11 +4,14 @@ A bad invocation must fail in well under a second with one line that names the o
 bad value and the form expected (exit status 2), not after Prefect's 10-20 s start-up with a
 traceback. The checks come in two stages:
 
-* ``check_*`` functions use the standard library only (the ``roster`` process has imported
-  nothing heavy yet): paths exist and are of the right kind, dates and numbers have their
-  form, a rate card's TOML parses and has the tier scheme asked for;
-* ``check_mapping_headers`` needs the readers (polars, ~0.3 s): a ``--mapping`` entry that
-  names a header found in none of the inputs is refused with the headers that were found.
+* ``check_options`` uses the standard library only (the ``roster`` process has imported
+  nothing heavy yet): what the declaration of the options says (``schemas.options``: paths
+  exist and are of the right kind, choices, ranges, dates), then ``RULES``, what it cannot
+  say (the output is outside the inputs, a cron and a time zone the scheduler knows, a rate
+  card's TOML parses and has the tier scheme asked for);
+* stage 2 needs the readers (polars, ~0.3 s): the rate card's full validation, the mapping
+  file as the run loads it (``adapters.config.load_mapping``), and a ``--mapping`` entry
+  that names a header found in none of the inputs is refused with the headers found.
 
 Everything here raises ``UsageProblem``; ``flows.cli`` prints it and exits 2.
 """
@@ -19,16 +22,17 @@ import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from schemas.vocabulary import Platform
+from schemas.options import OPTIONS, RUN_PARAMS, Option, PathKind
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 # the platforms a file can be given with --platform (schemas.vocabulary: standard library only)
-PLATFORMS = Platform.codes()
-TASK_RUNNERS = ("thread", "dask")
-MAX_WORKERS = 64
+PLATFORMS = OPTIONS["platform"].choices or ()
 DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DASK_ADDRESS_FORM = re.compile(r"^(tcp|tls|inproc|ucx)://[^\s:/]+(:\d{1,5})?$")
 HEADER_CHECK_MAX_BYTES = 256 << 20  # larger files are checked by the run itself
@@ -48,10 +52,85 @@ def _quote(text: str) -> str:
     return f"'{text[:200]}'"
 
 
-def check_inputs(inputs: Sequence[Path], option: str = "INPUT") -> None:
-    for p in inputs:
-        if not p.exists():
-            raise UsageProblem(option, str(p), "not found; expected an export file or a folder")
+# ---------------------------------------------------------------- stage 1 (standard library)
+
+
+def check_options(options: Sequence[Option], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option of a command as its declaration says, in the command's order, then the
+    ``RULES`` between them; returns the values as the run takes them (a choice in lower
+    case where case does not matter, a date)."""
+    values = {}
+    for opt in options:
+        value = given[opt.name]
+        if opt.path is not None and value is not None:
+            for path in value if opt.many else [value]:
+                check_path(opt, path)
+        values[opt.name] = check_value(opt, value)
+    for names, rule in RULES:
+        if all(n in values for n in names):
+            rule(*(values[n] for n in names))
+    return values
+
+
+def check_path(opt: Option, path: Path) -> None:
+    if opt.path == PathKind.OUT_FOLDER:
+        check_out(path, opt.label)
+    elif not path.exists():
+        raise UsageProblem(opt.label, str(path), f"not found; expected {opt.expects}")
+    elif opt.path == PathKind.FILE and not path.is_file():
+        raise UsageProblem(opt.label, str(path), f"is not a file; expected {opt.expects}")
+
+
+def check_value(opt: Option, value: Any) -> Any:
+    """One value by its option's choices, range or date form."""
+    if value is None:
+        return None
+    if opt.choices is not None:
+        chosen = value.lower() if opt.fold_case else value
+        if chosen not in opt.choices:
+            raise UsageProblem(opt.label, value, f"expected one of {', '.join(opt.choices)}")
+        return chosen
+    if opt.kind is dt.date:
+        return check_date(value, opt.label)
+    if opt.ge is not None or opt.le is not None:
+        check_range(opt, value)
+    return value
+
+
+def check_range(opt: Option, value: float) -> None:
+    low, high = opt.ge, opt.le
+    if (low is None or value >= low) and (high is None or value <= high):
+        return
+    if low is not None and high is not None:
+        expected = f"{low} to {high}"
+    else:
+        expected = f"{opt.unit} >= {low}" if low is not None else f"{opt.unit} <= {high}"
+    raise UsageProblem(opt.label, str(value), f"expected {expected}")
+
+
+def run_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The checked values that are the run's parameters, as ``EnrichParams`` takes them
+    (paths as text)."""
+
+    def text(v: Any) -> Any:
+        return str(v) if isinstance(v, Path) else v
+
+    return {
+        name: [text(v) for v in value] if isinstance(value, list) else text(value)
+        for name, value in values.items()
+        if name in RUN_PARAMS
+    }
+
+
+def validation_problem(err: ValidationError) -> UsageProblem:
+    """A pydantic error of the run's parameters as ``--option 'value': message``."""
+    first = err.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "parameters"
+    option = OPTIONS[field].label if field in OPTIONS else "--" + field.replace("_", "-")
+    value = first.get("input")
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return UsageProblem(option, value if isinstance(value, str) else str(value), message + more)
 
 
 def check_out(out: Path, option: str = "--out") -> None:
@@ -96,14 +175,6 @@ def make_out(out: Path, option: str = "--out") -> None:
         ) from None
 
 
-def check_platform(platform: str | None, option: str = "--platform") -> str | None:
-    if platform is None:
-        return None
-    if platform.lower() not in PLATFORMS:
-        raise UsageProblem(option, platform, f"expected one of {', '.join(PLATFORMS)}")
-    return platform.lower()
-
-
 def check_date(text: str | None, option: str = "--snapshot-date") -> dt.date | None:
     if text is None:
         return None
@@ -115,62 +186,30 @@ def check_date(text: str | None, option: str = "--snapshot-date") -> dt.date | N
         raise UsageProblem(option, text, f"expected a date YYYY-MM-DD ({err})") from None
 
 
-def check_file(path: Path | None, option: str, what: str) -> None:
-    if path is None:
-        return
-    if not path.exists():
-        raise UsageProblem(option, str(path), f"not found; expected {what}")
-    if not path.is_file():
-        raise UsageProblem(option, str(path), f"is not a file; expected {what}")
-
-
-def _toml(path: Path, option: str, what: str) -> dict[str, Any]:
-    check_file(path, option, what)
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise UsageProblem(
-            option, str(path), f"is not valid TOML ({err}); expected {what}"
-        ) from None
-    except OSError as err:
-        raise UsageProblem(option, str(path), f"cannot be read ({err.strerror})") from None
+def unreadable_toml(opt: Option, path: Path, err: Exception) -> UsageProblem:
+    """A TOML file that does not parse or cannot be read, in one line."""
+    if isinstance(err, OSError):
+        return UsageProblem(opt.label, str(path), f"cannot be read ({err.strerror})")
+    return UsageProblem(opt.label, str(path), f"is not valid TOML ({err}); expected {opt.expects}")
 
 
 def check_rate_card(rate_card: Path | None, tier_scheme: str | None) -> None:
     """The rate card parses and has the tier scheme asked for (its full validation, sources
     and coverage, happens in ``check_rate_card_model``)."""
-    if rate_card is None:
-        from importlib import resources
+    from importlib import resources
 
-        with resources.files("transforms.config").joinpath("rate_card.toml").open("rb") as fh:
+    shipped = resources.files("transforms.config").joinpath("rate_card.toml")
+    try:
+        with (rate_card or shipped).open("rb") as fh:
             data = tomllib.load(fh)
-    else:
-        data = _toml(rate_card, "--rate-card", "a rate card TOML like transforms/config")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
+        raise unreadable_toml(OPTIONS["rate_card"], rate_card or Path(), err) from None
     schemes = sorted((data.get("schemes") or {}).keys())
     if tier_scheme is not None and tier_scheme not in schemes:
         raise UsageProblem("--tier-scheme", tier_scheme, f"expected one of {', '.join(schemes)}")
 
 
-def check_mapping_file(mapping: Path | None) -> None:
-    if mapping is not None:
-        _toml(mapping, "--mapping", 'a TOML file with [columns] field = "header"')
-
-
-def check_numbers(*, wait_lock: float, max_workers: int, max_file_mb: int | None = None) -> None:
-    if wait_lock < 0:
-        raise UsageProblem("--wait-lock", str(wait_lock), "expected seconds >= 0")
-    if not 1 <= max_workers <= MAX_WORKERS:
-        raise UsageProblem("--max-workers", str(max_workers), f"expected 1 to {MAX_WORKERS}")
-    if max_file_mb is not None and max_file_mb < 1:
-        raise UsageProblem("--max-file-mb", str(max_file_mb), "expected MiB >= 1")
-
-
 def check_runner(task_runner: str, dask_address: str | None) -> None:
-    if task_runner not in TASK_RUNNERS:
-        raise UsageProblem(
-            "--task-runner", task_runner, f"expected one of {', '.join(TASK_RUNNERS)}"
-        )
     if dask_address is None:
         return
     if task_runner != "dask":
@@ -204,6 +243,17 @@ def check_cron(cron: str) -> None:
         ) from None
 
 
+# what the declaration of each option cannot say: (the options it needs, the check)
+RULES: tuple[tuple[tuple[str, ...], Callable[..., None]], ...] = (
+    (("out", "inputs"), check_out_outside_inputs),
+    (("out", "landing"), lambda out, landing: check_out_outside_inputs(out, [landing])),
+    (("task_runner", "dask_address"), check_runner),
+    (("cron",), check_cron),
+    (("timezone",), check_timezone),
+    (("rate_card", "tier_scheme"), check_rate_card),
+)
+
+
 # ---------------------------------------------------------------- stage 2 (needs polars)
 
 
@@ -228,10 +278,13 @@ def check_rate_card_model(rate_card: Path | None) -> None:
 
 
 def mapping_columns(mapping: Path) -> dict[str, str | list[str]]:
-    from adapters.config import load_mapping_file
+    """The ``[columns]`` of a mapping file, loaded as the run loads it."""
+    from adapters.config import load_mapping
 
     try:
-        return load_mapping_file(mapping)
+        return load_mapping(mapping).columns
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
+        raise unreadable_toml(OPTIONS["mapping"], mapping, err) from None
     except ValueError as err:
         text = str(err).removeprefix(f"{mapping}: ")
         raise UsageProblem("--mapping", str(mapping), text) from None

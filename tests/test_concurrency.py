@@ -167,7 +167,7 @@ def test_same_inputs_twice_publish_the_same_tables(
     assert {t: DeltaTable(str(out / t)).version() for t in tables} == versions  # no commit
 
     # and `roster enrich` says so
-    from flows.cli import print_summary
+    from flows.printing import print_summary
 
     print_summary(third)
     said = " ".join(capsys.readouterr().out.split())
