@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 
@@ -61,6 +62,37 @@ ALL_TABLES = (DELIVERIES, SNAPSHOTS, CREATORS, QUARANTINE, LEDGER, CONTACTS)
 def table_versions(store: TableStore) -> dict[str, int | None]:
     """The current version of each table a run commits (None: not created yet)."""
     return versions(store, RUN_TABLES)
+
+
+def publish_snapshots(store: TableStore, enriched: Path | pl.DataFrame, run_id: str) -> int | None:
+    """Replace every (platform, snapshot_date) the rows carry, in one commit (kept for
+    single-platform loads; a run derives its dates from the deliveries instead).
+
+    ``enriched`` is a staged parquet file or frame, sorted by snapshot_date. The commit
+    replaces whole ``snapshot_date`` partitions; rows of *other* platforms already published
+    in those partitions are carried over into the new files, so only the given (platform,
+    snapshot_date) pairs change.
+    """
+    data = pl.read_parquet(enriched) if isinstance(enriched, Path) else enriched
+    keys = data.select("platform", "snapshot_date").unique()
+    if keys.height == 0:
+        return store.version(SNAPSHOTS)
+    dates = keys.get_column("snapshot_date").unique().sort()
+    if not data.get_column("snapshot_date").is_sorted():
+        data = data.rechunk().sort("snapshot_date", maintain_order=True)
+    if store.exists(SNAPSHOTS):
+        kept = (
+            store.scan(SNAPSHOTS)
+            .filter(pl.col("snapshot_date").is_in(dates.implode()))
+            .join(keys.lazy(), on=["platform", "snapshot_date"], how="anti")
+            .collect()
+        )
+        if kept.height:  # rare: another platform published on the same dates
+            data = pl.concat([data, kept.select(data.columns)], how="vertical_relaxed")
+            data = data.rechunk().sort("snapshot_date", maintain_order=True)
+    return store.replace_partitions(
+        SNAPSHOTS, data.lazy(), "snapshot_date", dates.to_list(), run_id=run_id
+    )
 
 
 def creators_from_snapshots(snapshots: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:

@@ -123,41 +123,13 @@ def quarantine_rows(run_id: str = RUN) -> pl.DataFrame:
     )
 
 
-def publish_snapshots(out: Path, rows: pl.DataFrame, run_id: str) -> int:
-    """Replace the (platform, snapshot_date) pairs of ``rows`` in one commit of the Delta
-    store: the rows of other platforms on those dates are carried over."""
-    store = DeltaTableStore(out)
-    dates = rows.get_column("snapshot_date").unique().sort()
-    if store.exists(pub.SNAPSHOTS):
-        kept = (
-            store.scan(pub.SNAPSHOTS)
-            .filter(pl.col("snapshot_date").is_in(dates.implode()))
-            .join(rows.lazy(), on=["platform", "snapshot_date"], how="anti")
-            .collect()
-        )
-        rows = pl.concat([rows, kept.select(rows.columns)], how="vertical_relaxed")
-    rows = rows.sort("snapshot_date", maintain_order=True)
-    return store.replace_partitions(
-        pub.SNAPSHOTS, rows.lazy(), "snapshot_date", dates.to_list(), run_id=run_id
-    )
-
-
-def publish_quarantine(out: Path, rows: pl.DataFrame, files: list[str], run_id: str) -> int:
-    """The quarantine rows of ``files`` replaced by ``rows``, in one commit."""
-    store = DeltaTableStore(out)
-    data = rows.lazy()
-    if store.exists(pub.QUARANTINE):
-        kept = store.scan(pub.QUARANTINE).filter(~pl.col("source_file").is_in(files))
-        data = pl.concat([kept, data])
-    return store.overwrite(pub.QUARANTINE, data, run_id=run_id)
-
-
 def publish_all(out: Path, rows: list[tuple] = ROWS, run_id: str = RUN) -> None:
-    """What a run publishes, through the Delta table store and the real creators step."""
-    snaps = enriched(rows, run_id)
-    publish_snapshots(out, snaps, run_id)
-    publish_quarantine(out, quarantine_rows(run_id), ["instagram_Oct.csv", "broken.json"], run_id)
-    pub.publish_creators(DeltaTableStore(out), run_id)
+    """What a run publishes, with the real publish functions over the Delta table store."""
+    store = DeltaTableStore(out)
+    pub.publish_snapshots(store, enriched(rows, run_id), run_id)
+    files = ["instagram_Oct.csv", "broken.json"]
+    pub.publish_quarantine_for(store, quarantine_rows(run_id), files, [], run_id)
+    pub.publish_creators(store, run_id)
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -384,7 +356,8 @@ def test_missing_tables_give_empty_typed_views(tmp_path: Path) -> None:
 
 def test_table_without_data_files_gives_an_empty_view(out: Path) -> None:
     # a run whose files were all clean publishes an empty quarantine for them
-    publish_quarantine(out, quarantine_rows().clear(), ["instagram_Oct.csv", "broken.json"], "r2")
+    files = ["instagram_Oct.csv", "broken.json"]
+    pub.publish_quarantine_for(DeltaTableStore(out), quarantine_rows().clear(), files, [], "r2")
     with connect(refresh_catalog(out)) as con:
         assert rows_of(con, "SELECT count(*) FROM quarantine") == [(0,)]
         assert rows_of(con, "SELECT files FROM catalog_info WHERE view_name = 'quarantine'") == [
@@ -567,8 +540,9 @@ def test_rerun_of_one_platform_keeps_the_other_platforms_of_that_date(out: Path)
     # instagram's October again, with one creator fewer: tiktok and youtube of October and
     # every September row stay as they were
     instagram_oct = [r for r in ROWS if r[0] == "instagram" and r[2] == OCT and r[1] != "dave"]
-    publish_snapshots(out, enriched(instagram_oct, run_id="run-2"), "run-2")
-    pub.publish_creators(DeltaTableStore(out), "run-2")
+    store = DeltaTableStore(out)
+    pub.publish_snapshots(store, enriched(instagram_oct, run_id="run-2"), "run-2")
+    pub.publish_creators(store, "run-2")
     snaps = pl.read_delta(str(out / "creator_snapshots"))
     got = snaps.group_by("platform", "snapshot_date", "run_id").len().sort(pl.all())
     assert got.rows() == [
@@ -635,7 +609,8 @@ def test_creator_keys_that_are_not_hex_are_kept_apart() -> None:
 
 def test_replacing_a_partition_keeps_the_table_types(out: Path) -> None:
     sep = enriched([r for r in ROWS if r[2] == SEP], run_id="run-2")
-    publish_snapshots(out, sep.with_columns(pl.col("followers").cast(pl.Float64)), "run-2")
+    followers = sep.with_columns(pl.col("followers").cast(pl.Float64))
+    pub.publish_snapshots(DeltaTableStore(out), followers, "run-2")
     table = pl.read_delta(str(out / "creator_snapshots"))  # the old October files still read
     assert table.schema["followers"] == pl.Int64
     assert table.height == len(ROWS)
@@ -645,7 +620,7 @@ def test_replacing_a_partition_with_other_columns_is_refused(out: Path) -> None:
     sep = enriched([r for r in ROWS if r[2] == SEP], run_id="run-2").drop("country")
     before = DeltaTable(str(out / "creator_snapshots")).version()
     with pytest.raises(ValueError, match=r"other columns than this run .*gone: \['country'\]"):
-        publish_snapshots(out, sep, "run-2")
+        pub.publish_snapshots(DeltaTableStore(out), sep, "run-2")
     assert DeltaTable(str(out / "creator_snapshots")).version() == before
 
 
