@@ -51,8 +51,8 @@ from deltalake import DeltaTable
 
 from adapters.dictionary import data_dictionary
 from adapters.people_view import PEOPLE, PEOPLE_COMMENTS, people_view_sql
-from adapters.publish import CREATORS, table_exists, table_path
-from schemas.tables import TABLES, polars_schema
+from adapters.store import DeltaTableStore
+from schemas.tables import CREATORS, TABLES, polars_schema
 from schemas.vocabulary import Tier
 
 CATALOG_NAME = "roster.duckdb"
@@ -179,8 +179,9 @@ class _Source(NamedTuple):
 
 
 def _source(con: duckdb.DuckDBPyConnection, out: Path, table: str) -> _Source:
-    path = table_path(out, table)
-    if not table_exists(path):
+    store = DeltaTableStore(out)
+    path = store.path(table)
+    if not store.exists(table):
         schema = polars_schema(table).to_frame().to_arrow().schema
         return _Source(table, None, [], 0, _sql_types(con, schema), [])
     delta = DeltaTable(str(path))
@@ -335,7 +336,7 @@ def _build(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     con.executemany(
         f"INSERT INTO {CATALOG_INFO} VALUES (?, ?, ?, ?, ?, ?)",
         [
-            [s.table, s.version, len(s.files), s.rows, table_path(out, s.table).name, now]
+            [s.table, s.version, len(s.files), s.rows, DeltaTableStore(out).path(s.table).name, now]
             for s in sources
         ],
     )

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import polars as pl
 
-from adapters.publish import read_table
+from adapters.store import DeltaTableStore, read_table
 from adapters.writers import write_csv_safe
 from schemas.tables import CREATORS
 from transforms.plan import PLAN_COLUMNS, Plan, PlanError
 
 
 def read_roster(out: Path) -> pl.DataFrame:
-    roster = read_table(out, CREATORS)
+    roster = read_table(DeltaTableStore(out), CREATORS)
     if roster is None:
         raise PlanError(
             f"--out {out}: no creators table; run `roster enrich ... --out {out}` first"

@@ -2,7 +2,8 @@
 deliveries of the snapshot dates it touches, reconcile, commit the tables in an order every
 step can heal, and say exactly where the tables are when a step fails.
 
-IO goes through ``adapters.publish``; the merge itself is ``transforms.merge`` (pure).
+The tables are read and written through a ``TableStore`` (``adapters.publish`` says how);
+the merge itself is ``transforms.merge`` (pure).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import polars as pl
 import adapters.publish as pub
 from adapters.build import RosterBuild
 from adapters.ingest import is_disk_full
+from adapters.store import TableStore
 from schemas import EnrichedRoster
 from schemas.manifest import FileOutcome
 from schemas.tables import (
@@ -66,11 +68,11 @@ DELIVERY_COLUMNS: dict[str, pl.DataType] = {
 
 
 def delivery_attributes(
-    outcomes: list[FileOutcome], out: Path, started_at: dt.datetime
+    outcomes: list[FileOutcome], store: TableStore, started_at: dt.datetime
 ) -> pl.DataFrame:
     """Per source file: its delivery file, bytes, and when it was delivered: the first load
     of these bytes at this path, else this run (see transforms.merge for the rule)."""
-    first_loaded = pub.delivered_at_of(out)
+    first_loaded = pub.delivered_at_of(store)
     now = started_at.astimezone(dt.UTC).replace(tzinfo=None)
     return pl.DataFrame(
         {
@@ -115,15 +117,15 @@ def read_staged(
     return Staged(rows, quarantine, collapsed)
 
 
-def merge_dates(out: Path, staged: Staged, replaced: list[str], run_id: str) -> Merged:
+def merge_dates(store: TableStore, staged: Staged, replaced: list[str], run_id: str) -> Merged:
     """Every delivered row of the dates the run touches (its own rows, the dates the
     replaced files had, the dates a killed publish left pending), merged per creator."""
     dates = sorted(
         set(staged.rows.get_column("snapshot_date").unique().to_list())
-        | set(pub.delivery_dates(out, replaced))
-        | set(pub.pending_dates(out))
+        | set(pub.delivery_dates(store, replaced))
+        | set(pub.pending_dates(store))
     )
-    kept = pub.delivery_rows(out, dates, replaced)
+    kept = pub.delivery_rows(store, dates, replaced)
     rows = staged.rows
     if kept is not None and kept.height:
         rows = pl.concat([rows, kept.select(rows.columns)], how="vertical_relaxed")
@@ -196,7 +198,7 @@ def ledger_rows(
 
 
 def commit_tables(
-    out: Path,
+    store: TableStore,
     merged: Merged,
     staged: Staged,
     replaced_sources: list[str],
@@ -210,24 +212,26 @@ def commit_tables(
     versions: dict[str, int | None] = {}
     if not (merged.dates or replaced_sources):
         return versions  # nothing delivered, nothing pending: no commit
-    pub.mark_pending(out, run_id, merged.dates)
+    pub.mark_pending(store, run_id, merged.dates)
     versions[DELIVERIES] = pub.publish_dates(
-        out, DELIVERIES, merged.deliveries, merged.dates, run_id
+        store, DELIVERIES, merged.deliveries, merged.dates, run_id
     )
-    versions[SNAPSHOTS] = pub.publish_dates(out, SNAPSHOTS, merged.snapshots, merged.dates, run_id)
+    versions[SNAPSHOTS] = pub.publish_dates(
+        store, SNAPSHOTS, merged.snapshots, merged.dates, run_id
+    )
     versions[QUARANTINE] = pub.publish_quarantine_for(
-        out,
+        store,
         pl.concat([staged.quarantine, merged.superseded.select(staged.quarantine.columns)]),
         replaced_sources,
         merged.dates,
         run_id,
     )
     if merged.dates:
-        versions[CREATORS] = pub.publish_creators(out, run_id)
+        versions[CREATORS] = pub.publish_creators(store, run_id)
     if contacts_path:
-        versions[CONTACTS] = pub.publish_contacts(out, pl.read_parquet(contacts_path), run_id)
-    versions[LEDGER] = pub.publish_ledger(out, ledger, delivery_files, run_id)
-    pub.clear_pending(out)
+        versions[CONTACTS] = pub.publish_contacts(store, pl.read_parquet(contacts_path), run_id)
+    versions[LEDGER] = pub.publish_ledger(store, ledger, delivery_files, run_id)
+    pub.clear_pending(store)
     return versions
 
 
@@ -260,12 +264,12 @@ class PublishIncomplete(RuntimeError):
 
 
 def publish_failure(
-    out: Path, err: Exception, before: dict[str, int | None], dates: list[dt.date]
+    store: TableStore, err: Exception, before: dict[str, int | None], dates: list[dt.date]
 ) -> str:
     """Which tables this run committed and which it did not, and that the next run heals
     them (the pending record makes it derive these dates again). Short enough to be read
     whole in the CLI's one-line reason."""
-    now = pub.table_versions(out)
+    now = pub.table_versions(store)
     states = ", ".join(
         f"{t} v{now[t]} ({'this run' if now[t] != before.get(t) else 'unchanged'})" for t in now
     )

@@ -22,11 +22,14 @@ import datetime as dt
 import html
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from schemas.vocabulary import Tier
+
+if TYPE_CHECKING:
+    from adapters.store import TableStore
 
 REPORT_NAME = "report.html"
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
@@ -491,12 +494,16 @@ def render_report(
     )  # fmt: skip
 
 
-def write_report(out: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``OUT/report.html`` from the published tables and the run's manifest."""
-    from adapters.publish import CREATORS, QUARANTINE, read_table, write_text_atomic
+def write_report(out: Path, manifest: dict[str, Any], tables: TableStore | None = None) -> Path:
+    """Write ``OUT/report.html`` from the published tables (``tables``; by default the
+    Delta tables in ``out``) and the run's manifest."""
+    from adapters.store import DeltaTableStore, read_table
+    from adapters.writers import write_text_atomic
+    from schemas.tables import CREATORS, QUARANTINE
 
     out = Path(out)
-    page = render_report(read_table(out, CREATORS), read_table(out, QUARANTINE), manifest)
+    tables = DeltaTableStore(out) if tables is None else tables
+    page = render_report(read_table(tables, CREATORS), read_table(tables, QUARANTINE), manifest)
     target = out / REPORT_NAME
     write_text_atomic(target, page)
     return target

@@ -8,6 +8,11 @@
 5. publish (``publish``): merge the deliveries of the touched dates, reconcile every count,
    commit the tables, then the catalog, data dictionary, manifest and report.
 
+The tables are read and written through the ``TableStore`` given to ``run``: Delta tables in
+the output folder (``DeltaTableStore(params.out)``), or in memory (``MemoryTableStore``: the
+whole run without a Delta table; the lock, staging, manifest and report still go to
+``params.out``, and the DuckDB catalog, views over Delta files, is left out).
+
 The Prefect flow (``flows.enrich_roster``) runs steps 3-5 as tasks by handing ``run`` its
 ``Steps``; ``LocalSteps`` runs them as plain calls.
 """
@@ -36,7 +41,6 @@ from adapters.ingest import RunOptions, ingest_file, is_disk_full, sha256_of
 from adapters.lock import exclusive_lock
 from adapters.params import EnrichParams
 from adapters.publish_steps import (
-    Merged,
     PublishIncomplete,
     as_disk_full,
     check_reconciled,
@@ -47,12 +51,16 @@ from adapters.publish_steps import (
     publish_failure,
     read_staged,
 )
+from adapters.run_manifest import build_manifest
+from adapters.run_manifest import (  # where callers have found it
+    quarantined_rows_by_reason as quarantined_rows_by_reason,
+)
+from adapters.store import DeltaTableStore, TableStore
 from adapters.writers import write_csv_safe, write_json_atomic
-from schemas.manifest import FileOutcome, FileRecord, Manifest, PlatformTierRows, SkippedFile
+from schemas.manifest import FileOutcome, SkippedFile
 from schemas.tables import SNAPSHOTS
-from schemas.vocabulary import FileStatus, SkipReason
+from schemas.vocabulary import SkipReason
 
-CODE_VERSION = "0.1.0"
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
@@ -80,7 +88,7 @@ class Steps(Protocol):
         options: RunOptions,
         staging: Path,
         run_id: str,
-        out: str,
+        store: TableStore,
     ) -> RosterBuild: ...
 
     def publish(
@@ -93,6 +101,7 @@ class Steps(Protocol):
         timings: dict[str, float],
         skipped: list[SkippedFile],
         processing_key: str,
+        store: TableStore,
     ) -> dict[str, Any]: ...
 
 
@@ -115,9 +124,9 @@ class LocalSteps:
         options: RunOptions,
         staging: Path,
         run_id: str,
-        out: str,
+        store: TableStore,
     ) -> RosterBuild:
-        return build_with_history(outcomes, options, staging, run_id, out)
+        return build_with_history(outcomes, options, staging, run_id, store)
 
     def publish(self, *args: Any) -> dict[str, Any]:
         payload, _ = publish(*args, log=self.log)
@@ -125,18 +134,21 @@ class LocalSteps:
 
 
 def build_with_history(
-    outcomes: list[FileOutcome], options: RunOptions, staging: Path, run_id: str, out: str
+    outcomes: list[FileOutcome],
+    options: RunOptions,
+    staging: Path,
+    run_id: str,
+    store: TableStore,
 ) -> RosterBuild:
     """``build_roster`` with the earlier published snapshots as the creators' own history."""
-    snapshots = pub.table_path(Path(out), SNAPSHOTS)
-    history = pub.scan_table(snapshots) if pub.table_exists(snapshots) else None
+    history = store.scan(SNAPSHOTS) if store.exists(SNAPSHOTS) else None
     return build_roster(outcomes, options, staging, run_id, history=history)
 
 
-def vacuum_quietly(out: Path, log: Logger) -> None:
+def vacuum_quietly(store: TableStore, log: Logger) -> None:
     """Housekeeping of earlier runs' files; a failure here must not stop the publish."""
     try:
-        removed = pub.vacuum_tables(out)
+        removed = pub.vacuum_tables(store)
         if any(removed.values()):
             log.info("vacuum: deleted unused data files older than a week: %s", removed)
     except Exception as err:
@@ -152,6 +164,7 @@ def publish(
     timings: dict[str, float],
     skipped: list[SkippedFile],
     processing_key: str,
+    store: TableStore,
     *,
     log: Logger,
 ) -> tuple[dict[str, Any], Path | None]:
@@ -159,21 +172,21 @@ def publish(
     manifest and the report's path (None when it could not be drawn)."""
     out = Path(params.out)
     t0 = time.perf_counter()
-    pub.seed_deliveries(out, run_id)  # an --out from before deliveries were kept
-    attributes = delivery_attributes(outcomes, out, dt.datetime.fromisoformat(started_at))
+    pub.seed_deliveries(store, run_id)  # an --out from before deliveries were kept
+    attributes = delivery_attributes(outcomes, store, dt.datetime.fromisoformat(started_at))
     staged = read_staged(outcomes, build, attributes, run_id)
     delivery_files = sorted({o.delivery_file for o in outcomes})
-    merged = merge_dates(out, staged, delivery_files, run_id)
+    merged = merge_dates(store, staged, delivery_files, run_id)
     files = check_reconciled(outcomes, staged, merged)
-    vacuum_quietly(out, log)
+    vacuum_quietly(store, log)
     delivered_at = dict(attributes.select("source_file", "delivered_at").iter_rows())
     replaced = sorted(
-        {o.source_file for o in outcomes} | set(pub.source_files_of(out, delivery_files))
+        {o.source_file for o in outcomes} | set(pub.source_files_of(store, delivery_files))
     )
-    before = pub.table_versions(out)
+    before = pub.table_versions(store)
     try:
         versions = commit_tables(
-            out,
+            store,
             merged,
             staged,
             replaced,
@@ -182,8 +195,9 @@ def publish(
             run_id,
         )
     except Exception as err:
-        raise PublishIncomplete(publish_failure(out, err, before, merged.dates)) from err
-    refresh_catalog(out)
+        raise PublishIncomplete(publish_failure(store, err, before, merged.dates)) from err
+    if isinstance(store, DeltaTableStore):  # the catalog is views over the Delta files
+        refresh_catalog(store.root)
     write_data_dictionary(out)
     timings["publish"] = time.perf_counter() - t0
     quarantine = pl.concat([staged.quarantine, merged.superseded.select(staged.quarantine.columns)])
@@ -200,86 +214,20 @@ def publish(
             quarantine.sort("source_file", "source_row", "reason", nulls_last=False),
         )
     write_json_atomic(out / "runs" / run_id / "manifest.json", payload)
-    return payload, write_report_quietly(out, payload, log)
+    return payload, write_report_quietly(out, payload, store, log)
 
 
-def write_report_quietly(out: Path, manifest: dict[str, Any], log: Logger) -> Path | None:
+def write_report_quietly(
+    out: Path, manifest: dict[str, Any], store: TableStore, log: Logger
+) -> Path | None:
     """OUT/report.html; a report that cannot be drawn is a warning, never a failed run."""
     from adapters.report import write_report
 
     try:
-        return write_report(out, manifest)
+        return write_report(out, manifest, store)
     except Exception as err:
         log.warning("report.html not written: %s: %s", type(err).__name__, err)
         return None
-
-
-def build_manifest(
-    outcomes: list[FileOutcome],
-    files: list[dict],
-    params: EnrichParams,
-    run_id: str,
-    started_at: str,
-    versions: dict[str, int | None],
-    merged: Merged,
-    quarantine: pl.DataFrame,
-    timings: dict[str, float],
-) -> Manifest:
-    rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
-    by_file = {o.source_file: o for o in outcomes}
-    records = [
-        FileRecord(
-            **{k: v for k, v in f.items() if k not in ("orphan", "problems")},
-            sha256=by_file[f["source_file"]].sha256,
-            path=by_file[f["source_file"]].path,
-            platform=by_file[f["source_file"]].platform,
-            snapshot_date=by_file[f["source_file"]].snapshot_date,
-            detail=by_file[f["source_file"]].detail,
-            copy_of=by_file[f["source_file"]].copy_of,
-            mapping=by_file[f["source_file"]].mapping,
-            decisions=by_file[f["source_file"]].decisions,
-            unmapped_columns=by_file[f["source_file"]].unmapped_columns,
-            notes=by_file[f["source_file"]].notes,
-            column_decisions=by_file[f["source_file"]].column_decisions,
-        )
-        for f in files
-    ]
-    own = merged.snapshots.filter(pl.col("source_file").is_in(list(by_file)))
-    by_tier = own.group_by("platform", "tier").len().sort("platform", "tier")
-    return Manifest(
-        run_id=run_id,
-        started_at=started_at,
-        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        code_version=CODE_VERSION,
-        rate_card_version=rate_card.meta.version,
-        tier_scheme=params.tier_scheme or rate_card.meta.default_scheme,
-        params=params.model_dump(mode="json"),
-        table_versions=versions,
-        snapshot_dates_merged=[d.isoformat() for d in merged.dates],
-        files=records,
-        skipped_files=[],
-        quarantine_by_reason=dict(quarantine.group_by("reason").len().sort("reason").iter_rows()),
-        quarantined_rows_by_reason=quarantined_rows_by_reason(quarantine, files),
-        rows_by_platform_tier=[
-            PlatformTierRows(platform=p, tier=t, rows=n) for p, t, n in by_tier.iter_rows()
-        ],
-        timings_seconds={k: round(v, 3) for k, v in timings.items()},
-    )
-
-
-def quarantined_rows_by_reason(quarantine: pl.DataFrame, files: list[dict]) -> dict[str, int]:
-    """Input rows behind each quarantine reason: a file quarantined whole counts its rows,
-    not 1; a row with several bad cells counts once per reason it has."""
-    rows: dict[str, int] = dict(
-        quarantine.filter(pl.col("source_row").is_not_null())
-        .group_by("reason")
-        .agg(pl.struct("source_file", "source_row").n_unique())
-        .iter_rows()
-    )
-    for f in files:
-        if f["status"] == FileStatus.QUARANTINED:
-            rows[f["reason"]] = rows.get(f["reason"], 0) + f["rows_read"]
-    return dict(sorted(rows.items()))
 
 
 def processing_key_of(params: EnrichParams, rate_card_version: str, scheme: str) -> str:
@@ -347,15 +295,17 @@ def not_read_files(found: Discovery) -> list[SkippedFile]:
 
 
 def split_known(
-    files: list[tuple[Path, str]], params: EnrichParams, key_of: Callable[[EnrichParams], str]
+    files: list[tuple[Path, str]],
+    params: EnrichParams,
+    key_of: Callable[[EnrichParams], str],
+    store: TableStore,
 ) -> tuple[list[Todo], list[SkippedFile]]:
     """(files to process, files skipped as already processed): a file is skipped when the
     same path with the same bytes was processed with these options. A platform or date
     given for a file in an earlier run (``--snapshot-date`` on an undated export) is
     remembered with its bytes and applies again when this run gives none: a later plain
     run neither re-quarantines the file nor drops its rows."""
-    out = Path(params.out)
-    remembered = pub.remembered_options(out)  # --full-refresh reprocesses with them too
+    remembered = pub.remembered_options(store)  # --full-refresh reprocesses with them too
     lookups: dict[str, dict[tuple[str, str | None], str]] = {}
     todo, skipped = [], []
     for path, label in files:
@@ -363,7 +313,7 @@ def split_known(
         mine, note = with_remembered(params, remembered.get((label, sha)))
         key = key_of(mine)
         if key not in lookups:
-            lookups[key] = {} if params.full_refresh else pub.ledger_lookup(out, key)
+            lookups[key] = {} if params.full_refresh else pub.ledger_lookup(store, key)
         if (label, sha) in lookups[key]:
             run = lookups[key][(label, sha)]
             skipped.append(
@@ -417,6 +367,7 @@ def process(
     started_at: str,
     staging: Path,
     steps: Steps,
+    store: TableStore,
 ) -> dict[str, Any]:
     """Ingest the new files, build the roster, publish: under the lock, in ``staging``."""
     out = Path(params.out)
@@ -428,7 +379,7 @@ def process(
         return processing_key_of(p, rate_card.meta.version, scheme)
 
     processing_key = key_of(params)
-    todo, skipped = split_known(files, params, key_of)
+    todo, skipped = split_known(files, params, key_of, store)
     steps.log.info(
         "run %s: %d input file(s) -> %s (%d already processed, skipped)",
         run_id,
@@ -443,9 +394,9 @@ def process(
         o.processing_key = key_of(t.params)
         if t.remembered:
             o.notes.append(t.remembered)
-    flag_copies(outcomes, pub.loaded_copies(out))
+    flag_copies(outcomes, pub.loaded_copies(store))
     timings = {"ingest": time.perf_counter() - t0}
-    build = steps.build(outcomes, run_options(params), staging, run_id, params.out)
+    build = steps.build(outcomes, run_options(params), staging, run_id, store)
     timings.update(build.seconds)
     return steps.publish(
         outcomes,
@@ -456,11 +407,21 @@ def process(
         timings,
         [*skipped, *not_read],
         processing_key,
+        store,
     )
 
 
-def run(params: EnrichParams, steps: Steps) -> dict[str, Any]:
-    """Ingest every export under ``params.inputs`` and publish the enriched roster."""
+def remove_stale_staging(out: Path) -> None:
+    """Staging folders of runs that died; only call while holding the lock."""
+    staging = out / "_staging"
+    if staging.is_dir():
+        for child in staging.iterdir():
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def run(params: EnrichParams, steps: Steps, store: TableStore) -> dict[str, Any]:
+    """Ingest every export under ``params.inputs`` and publish the enriched roster to
+    ``store``."""
     flow_started = time.perf_counter()
     run_id = new_run_id()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -473,11 +434,13 @@ def run(params: EnrichParams, steps: Steps) -> dict[str, Any]:
     if not found.files:
         return nothing_to_do(run_id, params, not_read, flow_started, steps.log)
     with exclusive_lock(out, run_id, params.wait_lock):
-        pub.remove_stale_staging(out)  # left by a killed run; we hold the lock
+        remove_stale_staging(out)  # left by a killed run; we hold the lock
         staging = out / "_staging" / run_id
         staging.mkdir(parents=True, exist_ok=True)
         try:
-            manifest = process(params, found.files, not_read, run_id, started_at, staging, steps)
+            manifest = process(
+                params, found.files, not_read, run_id, started_at, staging, steps, store
+            )
         except PublishIncomplete:
             raise  # its message already says where each table is
         except Exception as err:

@@ -1,6 +1,7 @@
-"""The ``enrich-roster`` Prefect flow: the run of ``adapters.run``, its heavy steps as
-coarse tasks (one per input file, then enrich, then publish) that pass paths and small
-records between them, with retries for IO hiccups and the run's summary as artifacts."""
+"""The ``enrich-roster`` Prefect flow: the run of ``adapters.run`` publishing to the Delta
+tables in ``params.out``, its heavy steps as coarse tasks (one per input file, then enrich,
+then publish) that pass paths and small records between them, with retries for IO hiccups
+and the run's summary as artifacts."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -14,6 +15,7 @@ from adapters.build import RosterBuild
 from adapters.discover import discover_inputs
 from adapters.ingest import RunOptions, ingest_file, is_disk_full
 from adapters.params import EnrichParams
+from adapters.store import DeltaTableStore, TableStore
 from schemas.manifest import FileOutcome, SkippedFile
 from schemas.options import RUN_PARAMS
 from schemas.vocabulary import FileStatus
@@ -69,9 +71,13 @@ def ingest_task(
 
 @task(name="enrich", cache_policy=NO_CACHE)
 def enrich_task(
-    outcomes: list[FileOutcome], options: RunOptions, staging: str, run_id: str, out: str
+    outcomes: list[FileOutcome],
+    options: RunOptions,
+    staging: str,
+    run_id: str,
+    store: TableStore,
 ) -> RosterBuild:
-    return steps.build_with_history(outcomes, options, Path(staging), run_id, out)
+    return steps.build_with_history(outcomes, options, Path(staging), run_id, store)
 
 
 @task(
@@ -90,6 +96,7 @@ def publish_task(
     timings: dict[str, float],
     skipped: list[SkippedFile],
     processing_key: str,
+    store: TableStore,
 ) -> dict[str, Any]:
     """Reconcile, merge, commit, then write the manifest and the reports."""
     payload, report = steps.publish(
@@ -101,6 +108,7 @@ def publish_task(
         timings,
         skipped,
         processing_key,
+        store,
         log=get_run_logger(),
     )
     publish_artifacts(payload, report)
@@ -128,9 +136,9 @@ class PrefectSteps:
         options: RunOptions,
         staging: Path,
         run_id: str,
-        out: str,
+        store: TableStore,
     ) -> RosterBuild:
-        return enrich_task(outcomes, options, str(staging), run_id, out)
+        return enrich_task(outcomes, options, str(staging), run_id, store)
 
     def publish(self, *args: Any) -> dict[str, Any]:
         return publish_task(*args)
@@ -148,7 +156,7 @@ class PrefectSteps:
 )
 def enrich_roster(params: EnrichParams) -> dict[str, Any]:
     """Ingest every export under ``params.inputs`` and publish the enriched roster."""
-    return steps.run(params, PrefectSteps())
+    return steps.run(params, PrefectSteps(), DeltaTableStore(params.out))
 
 
 def summary_markdown(manifest: dict[str, Any]) -> str:

@@ -9,11 +9,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from deltalake import DeltaTable
 
 import adapters.publish as pub
 from adapters import catalog
 from adapters.catalog import BI_EXAMPLE_QUERIES, CatalogError, refresh_catalog
 from adapters.dictionary import data_dictionary
+from adapters.store import DeltaTableStore
 from schemas.tables import TABLES, polars_schema
 
 SEP = dt.date(2026, 9, 1)
@@ -122,13 +124,12 @@ def quarantine_rows(run_id: str = RUN) -> pl.DataFrame:
 
 
 def publish_all(out: Path, rows: list[tuple] = ROWS, run_id: str = RUN) -> None:
-    """What a run publishes, with the real publish functions (thin wrappers of write_delta)."""
-    snaps = enriched(rows, run_id)
-    pub.publish_snapshots(out, snaps, run_id)
-    pub.publish_quarantine(
-        out, quarantine_rows(run_id), ["instagram_Oct.csv", "broken.json"], run_id
-    )
-    pub.publish_creators(out, run_id)
+    """What a run publishes, with the real publish functions over the Delta table store."""
+    store = DeltaTableStore(out)
+    pub.publish_snapshots(store, enriched(rows, run_id), run_id)
+    files = ["instagram_Oct.csv", "broken.json"]
+    pub.publish_quarantine_for(store, quarantine_rows(run_id), files, [], run_id)
+    pub.publish_creators(store, run_id)
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -355,9 +356,8 @@ def test_missing_tables_give_empty_typed_views(tmp_path: Path) -> None:
 
 def test_table_without_data_files_gives_an_empty_view(out: Path) -> None:
     # a run whose files were all clean publishes an empty quarantine for them
-    pub.publish_quarantine(
-        out, quarantine_rows().clear(), ["instagram_Oct.csv", "broken.json"], "r2"
-    )
+    files = ["instagram_Oct.csv", "broken.json"]
+    pub.publish_quarantine_for(DeltaTableStore(out), quarantine_rows().clear(), files, [], "r2")
     with connect(refresh_catalog(out)) as con:
         assert rows_of(con, "SELECT count(*) FROM quarantine") == [(0,)]
         assert rows_of(con, "SELECT files FROM catalog_info WHERE view_name = 'quarantine'") == [
@@ -540,8 +540,9 @@ def test_rerun_of_one_platform_keeps_the_other_platforms_of_that_date(out: Path)
     # instagram's October again, with one creator fewer: tiktok and youtube of October and
     # every September row stay as they were
     instagram_oct = [r for r in ROWS if r[0] == "instagram" and r[2] == OCT and r[1] != "dave"]
-    pub.publish_snapshots(out, enriched(instagram_oct, run_id="run-2"), "run-2")
-    pub.publish_creators(out, "run-2")
+    store = DeltaTableStore(out)
+    pub.publish_snapshots(store, enriched(instagram_oct, run_id="run-2"), "run-2")
+    pub.publish_creators(store, "run-2")
     snaps = pl.read_delta(str(out / "creator_snapshots"))
     got = snaps.group_by("platform", "snapshot_date", "run_id").len().sort(pl.all())
     assert got.rows() == [
@@ -561,7 +562,7 @@ def test_each_data_file_carries_true_delta_statistics(out: Path, table: str) -> 
     """Readers skip files by these numbers, so they must match the rows in each file."""
     path = out / table
     partition = "snapshot_date" if table == "creator_snapshots" else "platform"
-    batch = pl.from_arrow(pub.DeltaTable(str(path)).get_add_actions(flatten=True))
+    batch = pl.from_arrow(DeltaTable(str(path)).get_add_actions(flatten=True))
     assert isinstance(batch, pl.Series)  # an arro3 record batch arrives as a struct column
     actions = batch.struct.unnest()
     data = pl.read_delta(str(path))
@@ -608,7 +609,8 @@ def test_creator_keys_that_are_not_hex_are_kept_apart() -> None:
 
 def test_replacing_a_partition_keeps_the_table_types(out: Path) -> None:
     sep = enriched([r for r in ROWS if r[2] == SEP], run_id="run-2")
-    pub.publish_snapshots(out, sep.with_columns(pl.col("followers").cast(pl.Float64)), "run-2")
+    followers = sep.with_columns(pl.col("followers").cast(pl.Float64))
+    pub.publish_snapshots(DeltaTableStore(out), followers, "run-2")
     table = pl.read_delta(str(out / "creator_snapshots"))  # the old October files still read
     assert table.schema["followers"] == pl.Int64
     assert table.height == len(ROWS)
@@ -616,17 +618,17 @@ def test_replacing_a_partition_keeps_the_table_types(out: Path) -> None:
 
 def test_replacing_a_partition_with_other_columns_is_refused(out: Path) -> None:
     sep = enriched([r for r in ROWS if r[2] == SEP], run_id="run-2").drop("country")
-    before = pub.DeltaTable(str(out / "creator_snapshots")).version()
+    before = DeltaTable(str(out / "creator_snapshots")).version()
     with pytest.raises(ValueError, match=r"other columns than this run .*gone: \['country'\]"):
-        pub.publish_snapshots(out, sep, "run-2")
-    assert pub.DeltaTable(str(out / "creator_snapshots")).version() == before
+        pub.publish_snapshots(DeltaTableStore(out), sep, "run-2")
+    assert DeltaTable(str(out / "creator_snapshots")).version() == before
 
 
 @pytest.mark.parametrize("value", ["a b/c", "..", "x/../../etc", ""])
 def test_partition_values_never_become_arbitrary_paths(tmp_path: Path, value: str) -> None:
     frame = pl.DataFrame({"platform": [value], "n": [1]})
     with pytest.raises(ValueError, match="refusing"):
-        pub._commit_partitioned(tmp_path / "t", frame, "platform", replace=None, run_id="r")
+        DeltaTableStore(tmp_path).overwrite("t", frame.lazy(), partition_by="platform", run_id="r")
     assert not (tmp_path / "t").exists() or not any((tmp_path / "t").rglob("*.parquet"))
 
 
@@ -636,15 +638,16 @@ def test_vacuum_deletes_replaced_and_orphan_files_only_past_the_retention(out: P
     orphan = creators / "platform=tiktok" / "part-killed-run.parquet"  # a run killed pre-commit
     pl.DataFrame({"x": [1]}).write_parquet(orphan)
     before = {p.name for p in creators.rglob("*.parquet")}
-    current = pub.DeltaTable(str(creators)).file_uris()
+    current = DeltaTable(str(creators)).file_uris()
     assert len(before) == 2 * len(current) + 1
 
-    assert pub.vacuum_tables(out) == {  # a week's retention: everything is too young
+    store = DeltaTableStore(out)
+    assert pub.vacuum_tables(store) == {  # a week's retention: everything is too young
         "creator_snapshots": 0, "creators": 0, "quarantine": 0
     }  # fmt: skip
     table = pl.read_delta(str(creators)).sort("creator_key")
 
-    removed = pub.vacuum_tables(out, retention_hours=0)
+    removed = pub.vacuum_tables(store, retention_hours=0)
     assert removed["creators"] == len(current) + 1
     assert {str(p) for p in creators.rglob("*.parquet")} == set(current)
     assert pl.read_delta(str(creators)).sort("creator_key").equals(table)

@@ -354,16 +354,18 @@ def test_a_publish_that_fails_part_way_says_where_each_table_is_and_the_next_run
 ) -> None:
     import errno
 
-    import adapters.publish as pub
+    from adapters.store.delta import DeltaTableStore
 
     out = published
     before = _versions(out)
-    real = pub.publish_quarantine_for
+    real = DeltaTableStore.overwrite
 
-    def disk_full(*args: object, **kw: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def disk_full(self: DeltaTableStore, name: str, *args: object, **kw: object) -> int:
+        if name == "quarantine":  # the third commit: deliveries and snapshots are in
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, name, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pub, "publish_quarantine_for", disk_full)
+    monkeypatch.setattr(DeltaTableStore, "overwrite", disk_full)
     landing = tmp_path / "fix"
     _fix_file(landing)
     with pytest.raises(Exception, match="publishing stopped part-way") as failure:
@@ -383,7 +385,7 @@ def test_a_publish_that_fails_part_way_says_where_each_table_is_and_the_next_run
     assert (out / ".publish_pending.json").exists()
 
     # the next run heals, even without the file that was being published
-    monkeypatch.setattr(pub, "publish_quarantine_for", real)
+    monkeypatch.setattr(DeltaTableStore, "overwrite", real)
     other = tmp_path / "other"
     other.mkdir()
     (other / "x_nov_2026.csv").write_text("handle,followers\nsomeone,1200\n")
