@@ -2,7 +2,7 @@
 
 A copy of the code gets one more ``Metric`` (``avg_saves``, with its header spelling
 "Saves") and nothing else; a two-file delivery then runs through the run's steps in a fresh
-interpreter on that copy. The value must be parsed, published in ``creator_snapshots`` and
+interpreter on that copy, against the in-memory store. The value must be parsed, published in ``creator_snapshots`` and
 ``creators``, make two rows that differ only in it a ``duplicate_conflict``, be won by the
 later delivery in the merge, and be listed in the data dictionary.
 """
@@ -38,12 +38,14 @@ RUN = textwrap.dedent(
     from adapters.dictionary import data_dictionary
     from adapters.params import EnrichParams
     from adapters.run import LocalSteps, run
+    from adapters.store import MemoryTableStore, read_table
 
     landing, out = Path(sys.argv[1]), Path(sys.argv[2])
-    manifest = run(EnrichParams(inputs=[str(landing)], out=str(out)), LocalSteps())
-    snaps = pl.read_delta(str(out / "creator_snapshots")).sort("handle_norm")
-    creators = pl.read_delta(str(out / "creators")).sort("handle_norm")
-    quarantine = pl.read_delta(str(out / "quarantine"))
+    store = MemoryTableStore()  # the run's steps against the in-memory twin of the tables
+    manifest = run(EnrichParams(inputs=[str(landing)], out=str(out)), LocalSteps(), store)
+    snaps = read_table(store, "creator_snapshots").sort("handle_norm")
+    creators = read_table(store, "creators").sort("handle_norm")
+    quarantine = read_table(store, "quarantine")
     print(json.dumps({
         "files": [(f["source_file"], f["enriched"], f["quarantined"]) for f in manifest["files"]],
         "snapshots": snaps.select("handle_norm", "avg_saves", "source_file").rows(),
