@@ -216,7 +216,7 @@ def _ingest_sheet(
     if mapping.categories:
         outcome.mapping["categories"] = " + ".join(mapping.headers[c] for c in mapping.categories)
     outcome.decisions = plan.decisions
-    outcome.column_decisions = [d.to_dict() for d in plan.column_decisions]
+    outcome.column_decisions = list(plan.column_decisions)
     outcome.unmapped_columns = mapping.unmapped
     outcome.notes += plan.notes
     outcome.platform = plan.platform

@@ -22,7 +22,7 @@ from adapters.build import RosterBuild
 from adapters.ingest import is_disk_full
 from adapters.store import TableStore
 from schemas import EnrichedRoster
-from schemas.manifest import FileOutcome
+from schemas.manifest import FileOutcome, FileRecord
 from schemas.tables import (
     CONTACTS,
     CREATORS,
@@ -149,48 +149,43 @@ def merge_dates(store: TableStore, staged: Staged, replaced: list[str], run_id: 
     )
 
 
-def check_reconciled(outcomes: list[FileOutcome], staged: Staged, merged: Merged) -> list[dict]:
+def check_reconciled(
+    outcomes: list[FileOutcome], staged: Staged, merged: Merged
+) -> list[FileRecord]:
+    """The run's file records; raises ``ReconciliationError`` (nothing published) when the
+    counts of any delivery do not add up."""
     tally = tally_by_file(staged.rows, merged.new_losers, staged.quarantine, staged.collapsed)
-    files = reconcile(outcomes, tally)
-    broken = [f for f in files if not f["reconciled"]]
+    result = reconcile(outcomes, tally)
+    broken = result.broken()
     if broken:
         raise ReconciliationError(
-            "counts do not reconcile, nothing was published: "
-            + "; ".join(
-                f"{f['source_file']}: staged rows no file accounts for: {f['orphan']}"
-                if "orphan" in f
-                else f"{f['source_file']}: {f['records']} records (independent count "
-                f"{f['independent_records']}), {f['blank_rows']} blank, read {f['rows_read']}"
-                f" vs enriched {f['enriched']} + quarantined {f['quarantined']} + "
-                f"duplicates {f['duplicates_collapsed']}"
-                + (f" ({', '.join(f['problems'])})" if f["problems"] else "")
-                for f in broken
-            )
+            "counts do not reconcile, nothing was published: " + "; ".join(broken)
         )
-    return files
+    return [FileRecord.of(o, c) for o, c in zip(outcomes, result.files, strict=True)]
 
 
 def ledger_rows(
     outcomes: list[FileOutcome],
-    files: list[dict],
+    files: list[FileRecord],
     processing_key: str,
     delivered_at: dict[str, dt.datetime],
     run_id: str,
 ) -> list[dict[str, Any]]:
-    by_file = {o.source_file: o for o in outcomes}
+    """The ledger's row of each delivery: its bytes, the options that decided it, counts."""
+    keys = {o.source_file: o.processing_key or processing_key for o in outcomes}
     return [
         {
-            "source_file": f["source_file"],
-            "delivery_file": f["delivery_file"],
-            "path": by_file[f["source_file"]].path,
-            "sha256": by_file[f["source_file"]].sha256,
-            "processing_key": by_file[f["source_file"]].processing_key or processing_key,
-            "status": f["status"],
-            "rows_read": f["rows_read"],
-            "enriched": f["enriched"],
-            "quarantined": f["quarantined"],
-            "duplicates_collapsed": f["duplicates_collapsed"],
-            "delivered_at": delivered_at[f["source_file"]],
+            "source_file": f.source_file,
+            "delivery_file": f.delivery_file,
+            "path": f.path,
+            "sha256": f.sha256,
+            "processing_key": keys[f.source_file],
+            "status": f.status.value,
+            "rows_read": f.rows_read,
+            "enriched": f.enriched,
+            "quarantined": f.quarantined,
+            "duplicates_collapsed": f.duplicates_collapsed,
+            "delivered_at": delivered_at[f.source_file],
             "run_id": run_id,
         }
         for f in files

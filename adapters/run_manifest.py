@@ -4,6 +4,7 @@ versions the run committed, the quarantine by reason, rows per platform and tier
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,7 @@ import polars as pl
 from adapters.config import load_rate_card
 from adapters.params import EnrichParams
 from adapters.publish_steps import Merged
-from schemas.manifest import FileOutcome, FileRecord, Manifest, PlatformTierRows
+from schemas.manifest import FileCounts, FileOutcome, FileRecord, Manifest, PlatformTierRows
 from schemas.vocabulary import FileStatus
 
 CODE_VERSION = "0.1.0"
@@ -19,7 +20,7 @@ CODE_VERSION = "0.1.0"
 
 def build_manifest(
     outcomes: list[FileOutcome],
-    files: list[dict],
+    files: list[FileRecord],
     params: EnrichParams,
     run_id: str,
     started_at: str,
@@ -29,24 +30,7 @@ def build_manifest(
     timings: dict[str, float],
 ) -> Manifest:
     rate_card = load_rate_card(Path(params.rate_card) if params.rate_card else None)
-    by_file = {o.source_file: o for o in outcomes}
-    records = [
-        FileRecord(
-            **{k: v for k, v in f.items() if k not in ("orphan", "problems")},
-            sha256=by_file[f["source_file"]].sha256,
-            path=by_file[f["source_file"]].path,
-            platform=by_file[f["source_file"]].platform,
-            snapshot_date=by_file[f["source_file"]].snapshot_date,
-            detail=by_file[f["source_file"]].detail,
-            copy_of=by_file[f["source_file"]].copy_of,
-            mapping=by_file[f["source_file"]].mapping,
-            decisions=by_file[f["source_file"]].decisions,
-            unmapped_columns=by_file[f["source_file"]].unmapped_columns,
-            notes=by_file[f["source_file"]].notes,
-            column_decisions=by_file[f["source_file"]].column_decisions,
-        )
-        for f in files
-    ]
+    by_file = {o.source_file for o in outcomes}
     own = merged.snapshots.filter(pl.col("source_file").is_in(list(by_file)))
     by_tier = own.group_by("platform", "tier").len().sort("platform", "tier")
     return Manifest(
@@ -59,7 +43,7 @@ def build_manifest(
         params=params.model_dump(mode="json"),
         table_versions=versions,
         snapshot_dates_merged=[d.isoformat() for d in merged.dates],
-        files=records,
+        files=files,
         skipped_files=[],
         quarantine_by_reason=dict(quarantine.group_by("reason").len().sort("reason").iter_rows()),
         quarantined_rows_by_reason=quarantined_rows_by_reason(quarantine, files),
@@ -70,7 +54,9 @@ def build_manifest(
     )
 
 
-def quarantined_rows_by_reason(quarantine: pl.DataFrame, files: list[dict]) -> dict[str, int]:
+def quarantined_rows_by_reason(
+    quarantine: pl.DataFrame, files: Sequence[FileCounts]
+) -> dict[str, int]:
     """Input rows behind each quarantine reason: a file quarantined whole counts its rows,
     not 1; a row with several bad cells counts once per reason it has."""
     rows: dict[str, int] = dict(
@@ -80,6 +66,6 @@ def quarantined_rows_by_reason(quarantine: pl.DataFrame, files: list[dict]) -> d
         .iter_rows()
     )
     for f in files:
-        if f["status"] == FileStatus.QUARANTINED:
-            rows[f["reason"]] = rows.get(f["reason"], 0) + f["rows_read"]
+        if f.status == FileStatus.QUARANTINED and f.reason is not None:
+            rows[f.reason] = rows.get(f.reason, 0) + f.rows_read
     return dict(sorted(rows.items()))

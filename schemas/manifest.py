@@ -14,6 +14,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.vocabulary import FileStatus, SkipReason
 
 
+@dataclass(frozen=True)
+class ColumnDecision:
+    """One decision about one column, typed and human-readable."""
+
+    header: str  # as written in the file
+    field: str | None  # canonical field it feeds (None: not used)
+    topic: str  # "number_format" | "meaning" | "mapping"
+    decision: str  # e.g. "decimal comma", "not used as avg_likes"
+    evidence: str  # why, with counts and example values
+
+    def line(self) -> str:
+        target = f" ({self.field})" if self.field else ""
+        return f"{self.header!r}{target}: {self.decision} -- {self.evidence}"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
 @dataclass
 class FileOutcome:
     """What happened to one input file (or workbook sheet). Small and JSON-friendly."""
@@ -45,7 +63,7 @@ class FileOutcome:
     mapping: dict[str, str] = field(default_factory=dict)  # field -> header as written
     mapped_columns: dict[str, str] = field(default_factory=dict)  # field -> cell column (c3)
     decisions: list[str] = field(default_factory=list)
-    column_decisions: list[dict] = field(default_factory=list)  # transforms.evidence ColumnDecision
+    column_decisions: list[ColumnDecision] = field(default_factory=list)
     unmapped_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -54,8 +72,9 @@ class FileOutcome:
         return asdict(self)
 
 
-class FileRecord(BaseModel):
-    """One delivery (file or workbook sheet) of the run, with its reconciled counts."""
+class FileCounts(BaseModel):
+    """One delivery's reconciliation: rows read = enriched + quarantined (superseded
+    included) + duplicates collapsed, counted from the rows about to be published."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -72,6 +91,22 @@ class FileRecord(BaseModel):
     duplicates_collapsed: int
     independent_records: int | None = None
     reconciled: bool
+    # what is wrong with the bookkeeping when it does not reconcile (not in the manifest)
+    problems: list[str] = Field(default_factory=list, exclude=True)
+
+    def explain(self) -> str:
+        problems = f" ({', '.join(self.problems)})" if self.problems else ""
+        return (
+            f"{self.source_file}: {self.records} records (independent count "
+            f"{self.independent_records}), {self.blank_rows} blank, read {self.rows_read} vs "
+            f"enriched {self.enriched} + quarantined {self.quarantined} + duplicates "
+            f"{self.duplicates_collapsed}{problems}"
+        )
+
+
+class FileRecord(FileCounts):
+    """One delivery (file or workbook sheet) of the run, with its reconciled counts."""
+
     sha256: str
     path: str
     platform: str | None = None
@@ -84,10 +119,29 @@ class FileRecord(BaseModel):
     decisions: list[str] = Field(default_factory=list)
     unmapped_columns: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    column_decisions: list[dict[str, Any]] = Field(
+    column_decisions: list[ColumnDecision] = Field(
         default_factory=list,
         description="per column: the field it maps to, its number format and the evidence",
     )
+
+    @classmethod
+    def of(cls, outcome: FileOutcome, counts: FileCounts) -> FileRecord:
+        """The manifest's record of ``outcome`` with its reconciled ``counts``."""
+        return cls(
+            **counts.model_dump(),
+            problems=counts.problems,
+            sha256=outcome.sha256,
+            path=outcome.path,
+            platform=outcome.platform,
+            snapshot_date=outcome.snapshot_date,
+            detail=outcome.detail,
+            copy_of=outcome.copy_of,
+            mapping=outcome.mapping,
+            decisions=outcome.decisions,
+            unmapped_columns=outcome.unmapped_columns,
+            notes=outcome.notes,
+            column_decisions=outcome.column_decisions,
+        )
 
 
 class SkippedFile(BaseModel):

@@ -246,10 +246,26 @@ def test_quarantined_rows_count_rows_not_cells_and_whole_files_by_their_rows() -
             "reason": ["unparseable_number", "unparseable_number", "negative_value", "empty_file"],
         }
     )
+    from schemas.manifest import FileCounts
+
+    def counts(status: str, reason: str | None, rows_read: int) -> FileCounts:
+        zero = dict.fromkeys(("records", "blank_rows", "quarantined", "superseded"), 0)
+        return FileCounts(
+            source_file=f"{reason}.csv",
+            delivery_file=f"{reason}.csv",
+            status=status,  # type: ignore[arg-type]
+            reason=reason,
+            rows_read=rows_read,
+            enriched=0,
+            duplicates_collapsed=0,
+            reconciled=True,
+            **zero,
+        )
+
     files = [
-        {"status": "ok", "reason": None, "rows_read": 10},
-        {"status": "quarantined", "reason": "empty_file", "rows_read": 0},
-        {"status": "quarantined", "reason": "unknown_platform", "rows_read": 40},
+        counts("ok", None, 10),
+        counts("quarantined", "empty_file", 0),
+        counts("quarantined", "unknown_platform", 40),
     ]
     assert quarantined_rows_by_reason(quarantine, files) == {
         "empty_file": 0,

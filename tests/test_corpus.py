@@ -34,7 +34,7 @@ import pytest
 from adapters.build import RosterBuild, build_roster, staged_tally
 from adapters.ingest import RunOptions, ingest_file
 from flows.enrich_roster import discover_inputs
-from schemas.manifest import FileOutcome
+from schemas.manifest import FileCounts, FileOutcome
 from tests.corpus.make_corpus import (
     CSV_COUNT,
     OUTCOME,
@@ -84,7 +84,7 @@ class Direct:
     build: RosterBuild
     quarantine: pl.DataFrame
     enriched: pl.DataFrame
-    reconciled: list[dict]
+    reconciled: list[FileCounts]
 
 
 def _run_direct(case: Case, root: Path, staging: Path) -> Direct:
@@ -103,7 +103,9 @@ def _run_direct(case: Case, root: Path, staging: Path) -> Direct:
         if build.enriched_path
         else pl.DataFrame(schema={"source_file": pl.String, "source_row": pl.Int64})
     )
-    return Direct(outcomes, build, quarantine, enriched, reconcile(outcomes, staged_tally(build)))
+    return Direct(
+        outcomes, build, quarantine, enriched, reconcile(outcomes, staged_tally(build)).files
+    )
 
 
 @pytest.fixture(scope="session")
@@ -272,7 +274,7 @@ def test_outcome(name: str, direct: Callable[[str], Direct]) -> None:
 @pytest.mark.parametrize("name", _params(RECONCILE))
 def test_reconciles(name: str, direct: Callable[[str], Direct]) -> None:
     d = direct(name)
-    by_file = {r["source_file"]: r for r in d.reconciled}
+    by_file = {r.source_file: r for r in d.reconciled}
     for o in d.outcomes:
         q = d.quarantine.filter(pl.col("source_file") == o.source_file)
         mine = d.enriched.filter(pl.col("source_file") == o.source_file)
@@ -290,8 +292,8 @@ def test_reconciles(name: str, direct: Callable[[str], Direct]) -> None:
         assert o.rows_read == len(enriched_rows) + quarantined + dups
         assert o.records == o.rows_read + o.blank_rows
         rec = by_file[o.source_file]
-        assert rec["reconciled"] is True
-        assert (rec["enriched"], rec["quarantined"], rec["duplicates_collapsed"]) == (
+        assert rec.reconciled is True
+        assert (rec.enriched, rec.quarantined, rec.duplicates_collapsed) == (
             len(enriched_rows),
             quarantined,
             dups,

@@ -2,9 +2,10 @@
 
 A copy of the code gets one more ``Metric`` (``avg_saves``, with its header spelling
 "Saves") and nothing else; a two-file delivery then runs through the run's steps in a fresh
-interpreter on that copy, against the in-memory store. The value must be parsed, published in ``creator_snapshots`` and
-``creators``, make two rows that differ only in it a ``duplicate_conflict``, be won by the
-later delivery in the merge, and be listed in the data dictionary.
+interpreter on that copy, against the in-memory store. The value must be parsed, published
+in ``creator_snapshots`` and ``creators``, make two rows that differ only in it a
+``duplicate_conflict``, be won by the later delivery in the merge, and be listed in the
+data dictionary.
 """
 
 from __future__ import annotations

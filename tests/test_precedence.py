@@ -60,8 +60,8 @@ def test_a_future_snapshot_option_is_refused(tmp_path: Path) -> None:
 def test_a_column_decision_is_typed_and_readable(tmp_path: Path) -> None:
     o = _ingest(tmp_path, "tiktok_mar_2025.csv", "handle;followers\na;12.345\nb;1.234\n")
     (d,) = o.column_decisions
-    assert d["header"] == "followers" and d["field"] == "followers"
-    assert d["topic"] == "number_format" and d["decision"].startswith("decimal comma")
+    assert d.header == "followers" and d.field == "followers"
+    assert d.topic == "number_format" and d.decision.startswith("decimal comma")
     assert any(line.startswith("'followers' (followers): decimal comma") for line in o.decisions)
 
 

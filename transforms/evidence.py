@@ -18,10 +18,11 @@ Each decision is a ``ColumnDecision``; ``line()`` is what the manifest shows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import polars as pl
 
+from schemas.manifest import ColumnDecision
 from transforms.numbers import (
     AMBIGUOUS,
     DECIMAL_EVIDENCE,
@@ -33,24 +34,6 @@ from transforms.numbers import (
 
 INTEGRAL_FIELDS = frozenset({"followers"})  # counts of people: never a fraction
 DELIMITER_DECIMAL: dict[str, Decimal] = {";": ",", ",": "."}
-
-
-@dataclass(frozen=True)
-class ColumnDecision:
-    """One decision about one column, typed and human-readable."""
-
-    header: str  # as written in the file
-    field: str | None  # canonical field it feeds (None: not used)
-    topic: str  # "number_format" | "meaning" | "mapping"
-    decision: str  # e.g. "decimal comma", "not used as avg_likes"
-    evidence: str  # why, with counts and example values
-
-    def line(self) -> str:
-        target = f" ({self.field})" if self.field else ""
-        return f"{self.header!r}{target}: {self.decision} -- {self.evidence}"
-
-    def to_dict(self) -> dict[str, str | None]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

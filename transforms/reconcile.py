@@ -4,11 +4,11 @@ from the outcome records being checked. Nothing is published when it does not ad
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import polars as pl
 
-from schemas.manifest import FileOutcome
+from schemas.manifest import FileCounts, FileOutcome
 from schemas.vocabulary import FileStatus
 
 
@@ -43,14 +43,44 @@ def tally_by_file(
     return tally
 
 
-def reconcile(
-    outcomes: list[FileOutcome], tally: dict[str, dict[str, int]]
-) -> list[dict[str, Any]]:
+@dataclass
+class Reconciliation:
+    files: list[FileCounts]  # one per outcome, in their order
+    orphans: dict[str, dict[str, int]]  # staged rows of a source file no outcome accounts for
+
+    def broken(self) -> list[str]:
+        """Each delivery that does not reconcile, and each orphan, as a line of text."""
+        lines = [f.explain() for f in self.files if not f.reconciled]
+        lines += [f"{s}: staged rows no file accounts for: {t}" for s, t in self.orphans.items()]
+        return lines
+
+
+def _problems(o: FileOutcome, t: dict[str, int], labels: list[str], staged: int) -> list[str]:
+    """What is wrong with one delivery's bookkeeping (``staged`` = rows enriched or
+    collapsed)."""
+    whole = o.status == FileStatus.QUARANTINED
+    repeated, whole_rows = t.get("repeated_quarantine_rows", 0), t.get("whole_file", 0)
+    return [
+        text
+        for failed, text in (
+            (labels.count(o.source_file) != 1, "the label is used by another file"),
+            (repeated > 0, f"{repeated} quarantine rows staged twice"),
+            (
+                whole_rows != (1 if whole else 0),
+                f"{whole_rows} whole-file quarantine rows, expected {1 if whole else 0}",
+            ),
+            (whole and staged > 0, "rows staged for a file rejected whole"),
+        )
+        if failed
+    ]
+
+
+def reconcile(outcomes: list[FileOutcome], tally: dict[str, dict[str, int]]) -> Reconciliation:
     """Per delivery: rows read = enriched + quarantined (superseded included) + collapsed
     duplicates, with the right side counted from the staged and merged rows. A staged
     artefact that went missing, was counted twice or belongs to no outcome fails it."""
     labels = [o.source_file for o in outcomes]
-    rows: list[dict[str, Any]] = []
+    files = []
     for o in outcomes:
         t = tally.get(o.source_file, {})
         whole = o.status == FileStatus.QUARANTINED
@@ -58,45 +88,26 @@ def reconcile(
         enriched = t.get("delivered", 0) - superseded
         quarantined = (o.rows_read if whole else t.get("quarantined", 0)) + superseded
         dups = t.get("collapsed", 0)
-        problems = [
-            text
-            for failed, text in (
-                (labels.count(o.source_file) != 1, "the label is used by another file"),
-                (
-                    t.get("repeated_quarantine_rows", 0) > 0,
-                    f"{t.get('repeated_quarantine_rows', 0)} quarantine rows staged twice",
-                ),
-                (
-                    t.get("whole_file", 0) != (1 if whole else 0),
-                    f"{t.get('whole_file', 0)} whole-file quarantine rows, expected "
-                    f"{1 if whole else 0}",
-                ),
-                (whole and enriched + dups > 0, "rows staged for a file rejected whole"),
-            )
-            if failed
-        ]
-        sound = not problems
-        rows.append(
-            {
-                "source_file": o.source_file,
-                "delivery_file": o.delivery_file,
-                "status": o.status,
-                "reason": o.reason,
-                "records": o.records,
-                "blank_rows": o.blank_rows,
-                "rows_read": o.rows_read,
-                "enriched": enriched,
-                "quarantined": quarantined,
-                "superseded": superseded,
-                "duplicates_collapsed": dups,
-                "independent_records": o.independent_records,
-                "problems": problems,
-                "reconciled": sound
+        problems = _problems(o, t, labels, enriched + dups)
+        files.append(
+            FileCounts(
+                source_file=o.source_file,
+                delivery_file=o.delivery_file,
+                status=o.status,
+                reason=o.reason,
+                records=o.records,
+                blank_rows=o.blank_rows,
+                rows_read=o.rows_read,
+                enriched=enriched,
+                quarantined=quarantined,
+                superseded=superseded,
+                duplicates_collapsed=dups,
+                independent_records=o.independent_records,
+                problems=problems,
+                reconciled=not problems
                 and o.rows_read == enriched + quarantined + dups
                 and (o.independent_records is None or o.independent_records == o.records),
-            }
+            )
         )
-    orphans = sorted(set(tally) - set(labels))
-    for src in orphans:  # staged rows no outcome accounts for
-        rows.append({"source_file": src, "reconciled": False, "orphan": tally[src]})
-    return rows
+    orphans = {src: tally[src] for src in sorted(set(tally) - set(labels))}
+    return Reconciliation(files, orphans)
