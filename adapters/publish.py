@@ -155,34 +155,45 @@ def ledger_lookup(store: TableStore, processing_key: str) -> dict[tuple[str, str
     }
 
 
+# The file-level options at fixed positions of a ledger's processing key (after the rate
+# card version and the tier scheme), as every release has written them; later file-level
+# options follow the mapping part as name=value (adapters.run.processing_key_of).
+KEYED_OPTIONS = ("platform", "snapshot_date")
+
+
 def remembered_options(
     store: TableStore,
-) -> dict[tuple[str, str | None], tuple[str | None, str | None, str]]:
-    """(delivery file, sha256) -> (platform, snapshot date, run id) given for that file by
-    an option in the run that loaded it (the ``platform`` and ``snapshot_date`` parts of
-    its processing key, see ``adapters.run.processing_key_of``): a later run that gives
-    none applies them again, so an undated export dated once stays dated."""
+) -> dict[tuple[str, str | None], tuple[dict[str, str], str]]:
+    """(delivery file, sha256) -> (file-level options given for that file in the run that
+    loaded it, that run's id): a later run that gives none applies them again, so an
+    undated export dated once stays dated."""
     ledger = read_ledger(store)
     if ledger is None:
         return {}
-    parts = pl.col("processing_key").str.split("/")
-    given = (
-        ledger.filter(pl.col("status") == FileStatus.OK.value)
-        .with_columns(
-            platform=parts.list.get(2, null_on_oob=True), date=parts.list.get(3, null_on_oob=True)
-        )
-        .with_columns(
-            [pl.when(pl.col(c) != "-").then(pl.col(c)).alias(c) for c in ("platform", "date")]
-        )
-        .filter(pl.col("platform").is_not_null() | pl.col("date").is_not_null())
-        .unique(["delivery_file", "sha256"], keep="last", maintain_order=True)
+    done = ledger.filter(pl.col("status") == FileStatus.OK.value).unique(
+        ["delivery_file", "sha256"], keep="last", maintain_order=True
     )
-    return {
-        (f, sha): (platform, date, run)
-        for f, sha, platform, date, run in given.select(
-            "delivery_file", "sha256", "platform", "date", "run_id"
-        ).iter_rows()
+    out: dict[tuple[str, str | None], tuple[dict[str, str], str]] = {}
+    for f, sha, key, run in done.select(
+        "delivery_file", "sha256", "processing_key", "run_id"
+    ).iter_rows():
+        given = options_in_key(key)
+        if given:
+            out[(f, sha)] = (given, run)
+    return out
+
+
+def options_in_key(key: str) -> dict[str, str]:
+    """The file-level options a processing key records (see ``KEYED_OPTIONS``)."""
+    parts = key.split("/")
+    given = {
+        name: parts[2 + i]
+        for i, name in enumerate(KEYED_OPTIONS)
+        if len(parts) > 2 + i and parts[2 + i] != "-"
     }
+    named = parts[3 + len(KEYED_OPTIONS) :]
+    given.update(dict(p.split("=", 1) for p in named if "=" in p))
+    return given
 
 
 def loaded_copies(store: TableStore) -> dict[str, tuple[str, str]]:

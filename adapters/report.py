@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from schemas.manifest import Manifest
 from schemas.vocabulary import Tier
 
 if TYPE_CHECKING:
@@ -346,10 +347,10 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _measured_error(evaluation: object) -> list[str]:
+def _measured_error(evaluation: dict[str, Any] | None) -> list[str]:
     """The run's backtest (manifest ``reach_evaluation``): how far off the reach estimates
     were when each platform's latest views were hidden."""
-    if not isinstance(evaluation, dict) or not evaluation.get("metrics"):
+    if not evaluation or not evaluation.get("metrics"):
         return []
     rows = [
         [
@@ -463,7 +464,7 @@ def _estimate_figures(creators: pl.DataFrame) -> list[str]:
 
 
 def render_report(
-    creators: pl.DataFrame | None, quarantine: pl.DataFrame | None, manifest: dict[str, Any]
+    creators: pl.DataFrame | None, quarantine: pl.DataFrame | None, manifest: Manifest
 ) -> str:
     creators = (
         creators
@@ -472,18 +473,17 @@ def render_report(
             schema={c: pl.String for c in ("platform", "tier", "handle", "creator_key")}
         )
     )
-    files = manifest.get("files", [])
-    totals = {k: sum(f.get(k, 0) for f in files) for k in ("rows_read", "enriched", "quarantined")}
-    finished = manifest.get("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    files, totals = manifest.files, manifest.totals()
+    finished = manifest.finished_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     sections = [
-        f"<h1>Creator roster</h1><p class='sub'>run {_e(manifest.get('run_id', '-'))}, "
+        f"<h1>Creator roster</h1><p class='sub'>run {_e(manifest.run_id)}, "
         f"{_e(finished)}; {len(files)} file(s) this run: {totals['rows_read']:,} rows read, "
         f"{totals['enriched']:,} enriched, {totals['quarantined']:,} quarantined; "
         f"roster: {creators.height:,} creators</p>",
         *_roster_figures(creators),
         *_quarantine_figures(quarantine),
         *_estimate_figures(creators),
-        *_measured_error(manifest.get("reach_evaluation")),
+        *_measured_error(manifest.reach_evaluation),
     ]
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -494,7 +494,7 @@ def render_report(
     )  # fmt: skip
 
 
-def write_report(out: Path, manifest: dict[str, Any], tables: TableStore | None = None) -> Path:
+def write_report(out: Path, manifest: Manifest, tables: TableStore | None = None) -> Path:
     """Write ``OUT/report.html`` from the published tables (``tables``; by default the
     Delta tables in ``out``) and the run's manifest."""
     from adapters.store import DeltaTableStore, read_table

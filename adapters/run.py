@@ -56,8 +56,10 @@ from adapters.run_manifest import (  # where callers have found it
     quarantined_rows_by_reason as quarantined_rows_by_reason,
 )
 from adapters.store import DeltaTableStore, TableStore
+from adapters.upgrade import upgrade
 from adapters.writers import write_csv_safe, write_json_atomic
-from schemas.manifest import FileOutcome, SkippedFile
+from schemas.manifest import FileOutcome, Manifest, SkippedFile
+from schemas.options import FILE_LEVEL
 from schemas.tables import SNAPSHOTS
 from schemas.vocabulary import SkipReason
 
@@ -101,8 +103,9 @@ class Steps(Protocol):
         timings: dict[str, float],
         skipped: list[SkippedFile],
         processing_key: str,
+        upgrades: list[str],
         store: TableStore,
-    ) -> dict[str, Any]: ...
+    ) -> Manifest: ...
 
 
 class LocalSteps:
@@ -128,9 +131,9 @@ class LocalSteps:
     ) -> RosterBuild:
         return build_with_history(outcomes, options, staging, run_id, store)
 
-    def publish(self, *args: Any) -> dict[str, Any]:
-        payload, _ = publish(*args, log=self.log)
-        return payload
+    def publish(self, *args: Any) -> Manifest:
+        manifest, _ = publish(*args, log=self.log)
+        return manifest
 
 
 def build_with_history(
@@ -164,15 +167,15 @@ def publish(
     timings: dict[str, float],
     skipped: list[SkippedFile],
     processing_key: str,
+    upgrades: list[str],
     store: TableStore,
     *,
     log: Logger,
-) -> tuple[dict[str, Any], Path | None]:
+) -> tuple[Manifest, Path | None]:
     """Reconcile, merge, commit, then write the manifest and the reports; returns the
     manifest and the report's path (None when it could not be drawn)."""
     out = Path(params.out)
     t0 = time.perf_counter()
-    pub.seed_deliveries(store, run_id)  # an --out from before deliveries were kept
     attributes = delivery_attributes(outcomes, store, dt.datetime.fromisoformat(started_at))
     staged = read_staged(outcomes, build, attributes, run_id)
     delivery_files = sorted({o.delivery_file for o in outcomes})
@@ -207,18 +210,18 @@ def publish(
     manifest.skipped_files = [s for s in skipped if s.reason == SkipReason.ALREADY_PROCESSED]
     manifest.not_read = [s for s in skipped if s.reason != SkipReason.ALREADY_PROCESSED]
     manifest.reach_model, manifest.reach_evaluation = build.reach_model, build.reach_evaluation
-    payload = manifest.model_dump(mode="json")
+    manifest.upgrades = upgrades
     if quarantine.height:  # for analysts fixing their exports in a spreadsheet
         write_csv_safe(
             out / "runs" / run_id / "quarantine.csv",
             quarantine.sort("source_file", "source_row", "reason", nulls_last=False),
         )
-    write_json_atomic(out / "runs" / run_id / "manifest.json", payload)
-    return payload, write_report_quietly(out, payload, store, log)
+    write_json_atomic(out / "runs" / run_id / "manifest.json", manifest.model_dump(mode="json"))
+    return manifest, write_report_quietly(out, manifest, store, log)
 
 
 def write_report_quietly(
-    out: Path, manifest: dict[str, Any], store: TableStore, log: Logger
+    out: Path, manifest: Manifest, store: TableStore, log: Logger
 ) -> Path | None:
     """OUT/report.html; a report that cannot be drawn is a warning, never a failed run."""
     from adapters.report import write_report
@@ -232,17 +235,17 @@ def write_report_quietly(
 
 def processing_key_of(params: EnrichParams, rate_card_version: str, scheme: str) -> str:
     """What, besides the file's bytes, decides its output: a file is skipped only when it was
-    processed with the same rate card, scheme and file-level options."""
+    processed with the same rate card, scheme and file-level options. The format is
+    ``publish.KEYED_OPTIONS`` by position; any other file-level option that is set follows
+    the mapping as ``name=value`` (so keys written before it existed stay valid)."""
     mapping = sha256_of(Path(params.mapping))[:12] if params.mapping else "-"
-    return "/".join(
-        [
-            rate_card_version,
-            scheme,
-            params.platform or "-",
-            str(params.snapshot_date or "-"),
-            mapping,
-        ]
-    )
+    keyed = [str(getattr(params, name) or "-") for name in pub.KEYED_OPTIONS]
+    named = [
+        f"{name}={getattr(params, name)}"
+        for name in FILE_LEVEL
+        if name not in pub.KEYED_OPTIONS and getattr(params, name) is not None
+    ]
+    return "/".join([rate_card_version, scheme, *keyed, mapping, *named])
 
 
 def sha256_or_none(path: Path) -> str | None:
@@ -325,38 +328,33 @@ def split_known(
 
 
 def with_remembered(
-    params: EnrichParams, memory: tuple[str | None, str | None, str] | None
+    params: EnrichParams, memory: tuple[dict[str, str], str] | None
 ) -> tuple[EnrichParams, str | None]:
-    """``params`` with the platform and date remembered for one file, where the run gives
-    none; and a note saying so."""
+    """``params`` with the file-level options remembered for one file where the run gives
+    none of its own; and a note saying so."""
     if memory is None:
         return params, None
-    platform, date, run = memory
-    update: dict[str, Any] = {}
-    if params.platform is None and platform:
-        update["platform"] = platform
-    if params.snapshot_date is None and date:
-        update["snapshot_date"] = dt.date.fromisoformat(date)
+    given, run = memory
+    update: dict[str, Any] = {n: v for n, v in given.items() if getattr(params, n) is None}
     if not update:
         return params, None
-    given = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in update.items())
-    return params.model_copy(update=update), f"--{given} remembered from run {run}"
+    said = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in update.items())
+    checked = EnrichParams.model_validate({**params.model_dump(), **update})
+    return checked, f"--{said} remembered from run {run}"
 
 
 def nothing_to_do(
     run_id: str, params: EnrichParams, not_read: list[SkippedFile], started: float, log: Logger
-) -> dict[str, Any]:
+) -> Manifest:
     """A nightly run on an empty landing folder has nothing to do: that is not a failure."""
     log.warning("no export files found in %s", ", ".join(params.inputs))
-    return {
-        "run_id": run_id,
-        "files": [],
-        "skipped_files": [],
-        "not_read": [n.model_dump(mode="json") for n in not_read],
-        "nothing_to_do": True,
-        "params": params.model_dump(mode="json"),
-        "timings_seconds": {"flow_total": round(time.perf_counter() - started, 3)},
-    }
+    return Manifest(
+        run_id=run_id,
+        params=params.model_dump(mode="json"),
+        not_read=not_read,
+        nothing_to_do=True,
+        timings_seconds={"flow_total": round(time.perf_counter() - started, 3)},
+    )
 
 
 def process(
@@ -368,7 +366,7 @@ def process(
     staging: Path,
     steps: Steps,
     store: TableStore,
-) -> dict[str, Any]:
+) -> Manifest:
     """Ingest the new files, build the roster, publish: under the lock, in ``staging``."""
     out = Path(params.out)
     t0 = time.perf_counter()
@@ -379,6 +377,9 @@ def process(
         return processing_key_of(p, rate_card.meta.version, scheme)
 
     processing_key = key_of(params)
+    upgrades = upgrade(store, run_id)  # a folder written by an earlier release
+    for line in upgrades:
+        steps.log.info("upgraded %s: %s", out, line)
     todo, skipped = split_known(files, params, key_of, store)
     steps.log.info(
         "run %s: %d input file(s) -> %s (%d already processed, skipped)",
@@ -407,6 +408,7 @@ def process(
         timings,
         [*skipped, *not_read],
         processing_key,
+        upgrades,
         store,
     )
 
@@ -419,7 +421,7 @@ def remove_stale_staging(out: Path) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def run(params: EnrichParams, steps: Steps, store: TableStore) -> dict[str, Any]:
+def run(params: EnrichParams, steps: Steps, store: TableStore) -> Manifest:
     """Ingest every export under ``params.inputs`` and publish the enriched roster to
     ``store``."""
     flow_started = time.perf_counter()
@@ -453,6 +455,6 @@ def run(params: EnrichParams, steps: Steps, store: TableStore) -> dict[str, Any]
             with_parent = staging.parent
             if with_parent.exists() and not any(with_parent.iterdir()):
                 with_parent.rmdir()
-    manifest["timings_seconds"]["flow_total"] = round(time.perf_counter() - flow_started, 3)
+    manifest.timings_seconds["flow_total"] = round(time.perf_counter() - flow_started, 3)
     steps.log.info("run %s published", run_id)
     return manifest

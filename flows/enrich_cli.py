@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,6 +30,9 @@ from flows.usage import UsageProblem
 from schemas.options import command_options
 from schemas.reasons import Reason  # (an enum: pandera loads lazily)
 from schemas.vocabulary import FileStatus
+
+if TYPE_CHECKING:
+    from schemas.manifest import Manifest
 
 # file-level reasons that mean the file could not be read at all
 UNREADABLE = frozenset(
@@ -139,19 +142,21 @@ def _run(params: Any) -> dict[str, Any]:
         sys.exit(EXIT_FAILED)
 
 
-def _finish(manifest: dict[str, Any], json_summary: bool) -> None:
+def _finish(payload: dict[str, Any], json_summary: bool) -> None:
     """Print the summary and exit with the run's status."""
     from flows.printing import print_summary
+    from schemas.manifest import Manifest
 
-    if manifest.get("nothing_to_do"):
-        usage_exit(f"INPUT: no export files found in {', '.join(manifest['params']['inputs'])}")
+    manifest = Manifest.model_validate(payload)
+    if manifest.nothing_to_do:
+        usage_exit(f"INPUT: no export files found in {', '.join(manifest.params['inputs'])}")
     api_problem = prefect_api_problem()
     report = _written_report(manifest)
-    timings = dict(manifest["timings_seconds"])
+    timings = dict(manifest.timings_seconds)
     timings["total"] = round(time.perf_counter() - STARTED, 3)
     timings["outside_flow"] = round(timings["total"] - timings.get("flow_total", 0.0), 3)
     if json_summary:
-        print(json.dumps(manifest, indent=2, default=str))
+        print(json.dumps(payload, indent=2, default=str))
     else:
         print_summary(manifest)
     print("timing: " + json.dumps(timings), file=sys.stderr)
@@ -159,24 +164,24 @@ def _finish(manifest: dict[str, Any], json_summary: bool) -> None:
         console.print(f"report: {report}  (open it in a browser; it works offline)", markup=False)
     if api_problem:
         err_console.print(
-            f"run failed: {api_problem}. The tables and runs/{manifest['run_id']}/manifest.json "
+            f"run failed: {api_problem}. The tables and runs/{manifest.run_id}/manifest.json "
             "were published and are complete, but the run's record in Prefect (state, logs, "
             "artifacts) is not.",
             markup=False,
         )
         sys.exit(EXIT_FAILED)
-    files = manifest["files"]
-    if files and all(f["status"] != FileStatus.OK and f["reason"] in UNREADABLE for f in files):
+    files = manifest.files
+    if files and all(f.status != FileStatus.OK and f.reason in UNREADABLE for f in files):
         sys.exit(EXIT_USAGE)
-    if any(f["status"] != FileStatus.OK for f in files):
+    if any(f.status != FileStatus.OK for f in files):
         sys.exit(EXIT_QUARANTINED)
 
 
-def _written_report(manifest: dict[str, Any]) -> Path | None:
+def _written_report(manifest: Manifest) -> Path | None:
     """OUT/report.html, which the run writes (a report it could not draw is a warning)."""
     from adapters.report import REPORT_NAME
 
-    report = Path(manifest["params"]["out"]) / REPORT_NAME
+    report = Path(manifest.out) / REPORT_NAME
     return report if report.is_file() else None
 
 

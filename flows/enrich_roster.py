@@ -16,7 +16,7 @@ from adapters.discover import discover_inputs
 from adapters.ingest import RunOptions, ingest_file, is_disk_full
 from adapters.params import EnrichParams
 from adapters.store import DeltaTableStore, TableStore
-from schemas.manifest import FileOutcome, SkippedFile
+from schemas.manifest import FileOutcome, Manifest, SkippedFile
 from schemas.options import RUN_PARAMS
 from schemas.vocabulary import FileStatus
 from transforms.reconcile import ReconciliationError
@@ -96,10 +96,11 @@ def publish_task(
     timings: dict[str, float],
     skipped: list[SkippedFile],
     processing_key: str,
+    upgrades: list[str],
     store: TableStore,
-) -> dict[str, Any]:
+) -> Manifest:
     """Reconcile, merge, commit, then write the manifest and the reports."""
-    payload, report = steps.publish(
+    manifest, report = steps.publish(
         outcomes,
         build,
         params,
@@ -108,11 +109,12 @@ def publish_task(
         timings,
         skipped,
         processing_key,
+        upgrades,
         store,
         log=get_run_logger(),
     )
-    publish_artifacts(payload, report)
-    return payload
+    publish_artifacts(manifest, report)
+    return manifest
 
 
 class PrefectSteps:
@@ -140,7 +142,7 @@ class PrefectSteps:
     ) -> RosterBuild:
         return enrich_task(outcomes, options, str(staging), run_id, store)
 
-    def publish(self, *args: Any) -> dict[str, Any]:
+    def publish(self, *args: Any) -> Manifest:
         return publish_task(*args)
 
 
@@ -155,47 +157,44 @@ class PrefectSteps:
     ),
 )
 def enrich_roster(params: EnrichParams) -> dict[str, Any]:
-    """Ingest every export under ``params.inputs`` and publish the enriched roster."""
-    return steps.run(params, PrefectSteps(), DeltaTableStore(params.out))
+    """Ingest every export under ``params.inputs`` and publish the enriched roster; the
+    result is the run's manifest as JSON data (``schemas.manifest.Manifest``)."""
+    return steps.run(params, PrefectSteps(), DeltaTableStore(params.out)).model_dump(mode="json")
 
 
-def summary_markdown(manifest: dict[str, Any]) -> str:
+def summary_markdown(manifest: Manifest) -> str:
     """The run summary as markdown: the Prefect artifact, and what `--json` users can render."""
     lines = [
-        f"# Roster run {manifest['run_id']}",
+        f"# Roster run {manifest.run_id}",
         "",
-        f"Rate card {manifest['rate_card_version']}, tier scheme {manifest['tier_scheme']}.",
+        f"Rate card {manifest.rate_card_version}, tier scheme {manifest.tier_scheme}.",
         "",
         "| file | status | read | enriched | quarantined | duplicates |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for f in manifest["files"]:
-        status = f["status"] if f["status"] == FileStatus.OK else f"quarantined: {f['reason']}"
+    for f in manifest.files:
+        status = f.status if f.status == FileStatus.OK else f"quarantined: {f.reason}"
         lines.append(
-            f"| {f['source_file']} | {status} | {f['rows_read']} | {f['enriched']} | "
-            f"{f['quarantined']} | {f['duplicates_collapsed']} |"
+            f"| {f.source_file} | {status} | {f.rows_read} | {f.enriched} | "
+            f"{f.quarantined} | {f.duplicates_collapsed} |"
         )
-    for f in manifest.get("skipped_files", []):
-        lines.append(f"| {f['source_file']} | skipped (seen in {f['processed_by_run']}) | | | | |")
-    for f in manifest.get("not_read", []):
-        lines.append(f"| {f['source_file']} | not read: {f['reason']} ({f['detail']}) | | | | |")
-    if manifest.get("rows_by_platform_tier"):
+    for s in manifest.skipped_files:
+        lines.append(f"| {s.source_file} | skipped (seen in {s.processed_by_run}) | | | | |")
+    for s in manifest.not_read:
+        lines.append(f"| {s.source_file} | not read: {s.reason} ({s.detail}) | | | | |")
+    if manifest.rows_by_platform_tier:
         lines += ["", "| platform | tier | rows |", "|---|---|---:|"]
-        lines += [
-            f"| {r['platform']} | {r['tier']} | {r['rows']} |"
-            for r in manifest["rows_by_platform_tier"]
-        ]
-    if manifest.get("quarantine_by_reason"):
-        rows = manifest.get("quarantined_rows_by_reason", {})
+        lines += [f"| {r.platform} | {r.tier} | {r.rows} |" for r in manifest.rows_by_platform_tier]
+    if manifest.quarantine_by_reason:
+        rows = manifest.quarantined_rows_by_reason
         lines += ["", "| quarantine reason | cells or files | input rows |", "|---|---:|---:|"]
         lines += [
-            f"| {k} | {v} | {rows.get(k, '')} |"
-            for k, v in manifest["quarantine_by_reason"].items()
+            f"| {k} | {v} | {rows.get(k, '')} |" for k, v in manifest.quarantine_by_reason.items()
         ]
     return "\n".join(lines) + "\n"
 
 
-def publish_artifacts(manifest: dict[str, Any], report: Path | None = None) -> None:
+def publish_artifacts(manifest: Manifest, report: Path | None = None) -> None:
     """A markdown summary, a per-file table and a link to report.html, in the Prefect UI."""
     from prefect.artifacts import (
         create_link_artifact,
@@ -208,14 +207,14 @@ def publish_artifacts(manifest: dict[str, Any], report: Path | None = None) -> N
             link=report.resolve().as_uri(),
             link_text="report.html",
             key="roster-report",
-            description=f"charts of the roster after run {manifest['run_id']}",
+            description=f"charts of the roster after run {manifest.run_id}",
         )
     create_markdown_artifact(
         summary_markdown(manifest),
         key="roster-run-summary",
-        description=f"roster run {manifest['run_id']}",
+        description=f"roster run {manifest.run_id}",
     )
-    columns = (
+    columns = {
         "source_file",
         "status",
         "reason",
@@ -223,11 +222,11 @@ def publish_artifacts(manifest: dict[str, Any], report: Path | None = None) -> N
         "enriched",
         "quarantined",
         "duplicates_collapsed",
-    )
+    }
     create_table_artifact(
-        [{k: f[k] for k in columns} for f in manifest["files"]],
+        [f.model_dump(mode="json", include=columns) for f in manifest.files],
         key="roster-run-files",
-        description=f"per-file counts of run {manifest['run_id']}",
+        description=f"per-file counts of run {manifest.run_id}",
     )
 
 

@@ -9,93 +9,91 @@ from typing import Any
 from rich.table import Table
 
 from flows.terminal import console
+from schemas.manifest import Manifest, PlatformTierRows, SkippedFile
 from schemas.vocabulary import FileStatus, Tier
 
 
-def print_summary(manifest: dict[str, Any]) -> None:
+def print_summary(manifest: Manifest | dict[str, Any]) -> None:
     """A run's summary: its files, what was skipped or not read, rows by platform and tier,
     quarantine by reason, and the totals."""
-    files = manifest["files"]
-    skipped = manifest.get("skipped_files", [])
+    m = manifest if isinstance(manifest, Manifest) else Manifest.model_validate(manifest)
     tables = [
-        _files_table(manifest) if files else None,
-        _skipped_table(skipped) if skipped else None,
-        _not_read_table(manifest.get("not_read", [])),
-        _tiers_table(manifest.get("rows_by_platform_tier", [])),
-        _reasons_table(manifest),
+        _files_table(m) if m.files else None,
+        _skipped_table(m.skipped_files) if m.skipped_files else None,
+        _not_read_table(m.not_read),
+        _tiers_table(m.rows_by_platform_tier),
+        _reasons_table(m),
     ]
     for table in tables:
         if table is not None:
             console.print(table)
-    for f in files:
-        if f["status"] != FileStatus.OK:
-            console.print(f["detail"], markup=False)
-    totals = {
-        k: sum(f[k] for f in files)
-        for k in ("rows_read", "enriched", "quarantined", "duplicates_collapsed")
-    }
-    if files:
+    for f in m.files:
+        if f.status != FileStatus.OK:
+            console.print(f.detail, markup=False)
+    totals = m.totals()
+    if m.files:
         console.print(
-            f"{len(files)} file(s): {totals['rows_read']} rows read"
+            f"{len(m.files)} file(s): {totals['rows_read']} rows read"
             f" = {totals['enriched']} enriched + {totals['quarantined']} quarantined"
             f" + {totals['duplicates_collapsed']} duplicates collapsed"
         )
     else:
         console.print("no new file: nothing was enriched")
-    if skipped:
+    if m.skipped_files:
         console.print(
-            f"{len(skipped)} file(s) skipped: already processed (use --full-refresh to reprocess)"
+            f"{len(m.skipped_files)} file(s) skipped: already processed (use --full-refresh "
+            "to reprocess)"
         )
-    console.print(
-        f"output: {manifest['params']['out']}  (manifest: runs/{manifest['run_id']}/manifest.json)"
-    )
+    for line in m.upgrades:
+        console.print(f"upgraded {m.out} (written by an earlier release): {line}", markup=False)
+    console.print(f"output: {m.out}  (manifest: runs/{m.run_id}/manifest.json)")
 
 
-def _files_table(manifest: dict[str, Any]) -> Table:
-    files = Table(title=f"run {manifest['run_id']}: files", show_lines=False)
+def _files_table(manifest: Manifest) -> Table:
+    files = Table(title=f"run {manifest.run_id}: files", show_lines=False)
     for col in ("file", "status", "read", "enriched", "quarantined", "duplicates"):
         files.add_column(
             col, justify="right" if col not in ("file", "status") else "left", overflow="fold"
         )
-    for f in manifest["files"]:
-        status = f["status"] if f["status"] == FileStatus.OK else f"quarantined: {f['reason']}"
+    for f in manifest.files:
+        status = f.status if f.status == FileStatus.OK else f"quarantined: {f.reason}"
         files.add_row(
-            f["source_file"],
+            f.source_file,
             status,
-            str(f["rows_read"]),
-            str(f["enriched"]),
-            str(f["quarantined"]),
-            str(f["duplicates_collapsed"]),
+            str(f.rows_read),
+            str(f.enriched),
+            str(f.quarantined),
+            str(f.duplicates_collapsed),
         )
     return files
 
 
-def _skipped_table(skipped: list[dict[str, Any]]) -> Table:
+def _skipped_table(skipped: list[SkippedFile]) -> Table:
     t = Table(title="skipped: already processed", show_lines=False)
     t.add_column("file", overflow="fold")
     t.add_column("processed by run")
     for f in skipped:
-        t.add_row(f["source_file"], f["processed_by_run"])
+        t.add_row(f.source_file, f.processed_by_run)
     return t
 
 
-def _not_read_table(not_read: list[dict[str, Any]]) -> Table | None:
+def _not_read_table(not_read: list[SkippedFile]) -> Table | None:
     if not not_read:
         return None
     t = Table(title="not read: not an export", show_lines=False)
     t.add_column("file", overflow="fold")
     t.add_column("why", overflow="fold")
     for f in not_read:
-        t.add_row(f["source_file"], f["detail"] or f["reason"])
+        t.add_row(f.source_file, f.detail or f.reason)
     return t
 
 
-def _tiers_table(tiers: list[dict[str, Any]]) -> Table | None:
+def _tiers_table(tiers: list[PlatformTierRows]) -> Table | None:
     if not tiers:
         return None
-    present = [t for t in Tier.codes() if any(r["tier"] == t for r in tiers)]
-    platforms = sorted({r["platform"] for r in tiers})
-    cell = {(r["platform"], r["tier"]): r["rows"] for r in tiers}
+    present = [t for t in Tier.codes() if any(r.tier == t for r in tiers)]
+    platforms = sorted({r.platform for r in tiers})
+    cell = {(r.platform, r.tier): r.rows for r in tiers}
     t = Table(title="enriched rows by platform and tier", min_width=60)
     t.add_column("platform")
     for tier in [*present, "total"]:
@@ -108,11 +106,11 @@ def _tiers_table(tiers: list[dict[str, Any]]) -> Table | None:
     return t
 
 
-def _reasons_table(manifest: dict[str, Any]) -> Table | None:
-    reasons = manifest.get("quarantine_by_reason", {})
+def _reasons_table(manifest: Manifest) -> Table | None:
+    reasons = manifest.quarantine_by_reason
     if not reasons:
         return None
-    rows = manifest.get("quarantined_rows_by_reason", {})
+    rows = manifest.quarantined_rows_by_reason
     t = Table(title="quarantine by reason", min_width=60)
     t.add_column("reason")
     t.add_column("cells or files", justify="right")

@@ -221,6 +221,8 @@ def report(
     except UsageProblem as err:
         usage_exit(err)
     from adapters.report import write_report
+    from schemas.manifest import Manifest
 
-    manifest = json.loads(manifests[-1].read_text())  # run ids sort by their start time
+    # run ids sort by their start time
+    manifest = Manifest.model_validate_json(manifests[-1].read_text())
     console.print(f"report: {write_report(out, manifest)}", markup=False)

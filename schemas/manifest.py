@@ -164,29 +164,32 @@ class PlatformTierRows(BaseModel):
 
 
 class Manifest(BaseModel):
+    """One run: what each file gave, what was skipped or not read, the table versions it
+    committed, the quarantine by reason, the reach model and its backtest, timings."""
+
     model_config = ConfigDict(extra="forbid")
 
     run_id: str
-    started_at: str
-    finished_at: str
-    code_version: str
-    rate_card_version: str
-    tier_scheme: str
-    params: dict[str, Any]
-    table_versions: dict[str, int | None]
+    started_at: str = ""
+    finished_at: str = ""
+    code_version: str = ""
+    rate_card_version: str = ""
+    tier_scheme: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    table_versions: dict[str, int | None] = Field(default_factory=dict)
     snapshot_dates_merged: list[str] = Field(
         default_factory=list,
         description="snapshot dates whose deliveries were merged again by this run",
     )
-    files: list[FileRecord]
-    skipped_files: list[SkippedFile]
+    files: list[FileRecord] = Field(default_factory=list)
+    skipped_files: list[SkippedFile] = Field(default_factory=list)
     not_read: list[SkippedFile] = Field(
         default_factory=list, description="files under the inputs that are not exports"
     )
-    quarantine_by_reason: dict[str, int]
-    quarantined_rows_by_reason: dict[str, int]
+    quarantine_by_reason: dict[str, int] = Field(default_factory=dict)
+    quarantined_rows_by_reason: dict[str, int] = Field(default_factory=dict)
     rows_by_platform_tier: list[PlatformTierRows] = Field(default_factory=list)
-    timings_seconds: dict[str, float]
+    timings_seconds: dict[str, float] = Field(default_factory=dict)
     reach_model: dict[str, Any] | None = Field(
         default=None,
         description="the per-platform reach model fitted in the run: coefficients, rows",
@@ -195,3 +198,19 @@ class Manifest(BaseModel):
         default=None,
         description="backtest of the reach estimates on the run's rows (as roster evaluate)",
     )
+    upgrades: list[str] = Field(
+        default_factory=list,
+        description="what this run changed in a folder written by an earlier release",
+    )
+    nothing_to_do: bool = Field(
+        default=False, description="no export file under the inputs: the run did nothing"
+    )
+
+    @property
+    def out(self) -> str:
+        return str(self.params.get("out", ""))
+
+    def totals(self) -> dict[str, int]:
+        """Rows read, enriched, quarantined and collapsed over the run's files."""
+        keys = ("rows_read", "enriched", "quarantined", "duplicates_collapsed")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}

@@ -48,7 +48,7 @@ RUN = textwrap.dedent(
     creators = read_table(store, "creators").sort("handle_norm")
     quarantine = read_table(store, "quarantine")
     print(json.dumps({
-        "files": [(f["source_file"], f["enriched"], f["quarantined"]) for f in manifest["files"]],
+        "files": [(f.source_file, f.enriched, f.quarantined) for f in manifest.files],
         "snapshots": snaps.select("handle_norm", "avg_saves", "source_file").rows(),
         "creators": creators.select("handle_norm", "avg_saves").rows(),
         "quarantine": quarantine.select("source_file", "source_row", "reason").rows(),

@@ -31,6 +31,7 @@ document.querySelectorAll('figure.chart').forEach(function (f) {
 @pytest.fixture(scope="module")
 def report(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from flows.enrich_roster import EnrichParams, run_enrich
+    from schemas.manifest import Manifest
 
     out = tmp_path_factory.mktemp("report") / "out"
     # two months of the samples, so creators have a previous snapshot (movers)
@@ -42,7 +43,7 @@ def report(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> P
         (SAMPLE_DATA / "instagram_oct_2026.csv").read_text().replace("0,", "9,")
     )
     manifest = run_enrich(EnrichParams(inputs=[str(inputs)], out=str(out)))
-    return write_report(out, manifest)
+    return write_report(out, Manifest.model_validate(manifest))
 
 
 def test_report_is_self_contained_and_offline(report: Path) -> None:
@@ -63,7 +64,9 @@ def test_every_chart_has_marks_for_the_data(report: Path) -> None:
 
 
 def test_report_of_an_empty_roster_still_renders() -> None:
-    page = render_report(None, None, {"run_id": "r", "files": []})
+    from schemas.manifest import Manifest
+
+    page = render_report(None, None, Manifest(run_id="r"))
     assert 'data-chart="quarantine"' in page and "nothing to show" in page
 
 

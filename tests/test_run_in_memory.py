@@ -35,7 +35,7 @@ def _nights(tmp_path: Path) -> list[tuple[list[Path], dict[str, object]]]:
 
 def _run(inputs: list[Path], out: Path, store: TableStore, **kw: object) -> dict:
     params = EnrichParams(inputs=[str(p) for p in inputs], out=str(out), **kw)  # type: ignore[arg-type]
-    return run(params, LocalSteps(), store)
+    return run(params, LocalSteps(), store).model_dump(mode="json")
 
 
 def _same_tables(delta: TableStore, memory: TableStore) -> None:
