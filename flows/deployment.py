@@ -3,7 +3,7 @@ run's options (``schemas.options``), so that it registers what ``roster serve`` 
 
     .venv/bin/python -m flows.deployment > prefect.yaml
 
-(tests/test_options.py checks that the committed file is this output). Operators edit the
+(tests/flows/test_options.py checks that the committed file is this output). Operators edit the
 three paths in the generated file; a change of schedule, limit or parameters belongs in the
 declaration, then regenerate."""
 

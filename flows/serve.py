@@ -123,7 +123,7 @@ def due_in_words(when: dt.datetime, now: dt.datetime | None = None) -> str:
 
 def serve(deployment: RunnerDeployment) -> None:  # pragma: no cover - blocks
     """Register the deployment and run its flow runs until stopped (exercised by
-    tests/test_serve.py in a subprocess).
+    tests/flows/test_serve.py in a subprocess).
 
     Each run is a ``python -m prefect.engine`` subprocess that imports the flow from the
     entrypoint, as a process worker would (the in-memory ``Flow.serve`` path pickles the

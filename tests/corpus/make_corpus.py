@@ -54,7 +54,7 @@ READ_REASONS = frozenset(
     }
 )
 
-# the checks of tests/test_corpus.py that a known bug makes fail (cases with a bug stay out
+# the checks of tests/flows/test_corpus.py that a known bug makes fail (cases with a bug stay out
 # of the shared flow run: one of them may crash it or make it refuse to publish)
 OUTCOME, RECONCILE, CSV_COUNT = "outcome", "reconcile", "csv_count"
 CRASH = frozenset({OUTCOME, RECONCILE, CSV_COUNT})  # a crash fails every check of the case

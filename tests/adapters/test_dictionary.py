@@ -15,7 +15,7 @@ from adapters.publish import creators_from_snapshots
 from schemas.models import PLATFORMS, TIERS, EnrichedRoster, QuarantineRow
 from schemas.quality import CreatorProfile
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GROWTH = [
     "followers_prev",
     "snapshot_date_prev",

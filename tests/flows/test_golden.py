@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SAMPLE_DATA
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ROSTER_COLUMNS = [
     "platform",
     "handle_norm",
@@ -116,7 +116,7 @@ def test_manifest_records_hashes_counts_and_versions(sample_run: tuple[dict, Pat
 def test_readme_bi_queries_run_on_the_sample_output(sample_run: tuple[dict, Path]) -> None:
     from adapters.catalog import BI_EXAMPLE_QUERIES, connect_catalog
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     _, out = sample_run
     con = connect_catalog(out)
     try:

@@ -370,7 +370,7 @@ def test_bi_example_query_runs(out: Path, query: catalog.BIQuery) -> None:
     with connect(refresh_catalog(out)) as con:
         rows = con.execute(query.sql).fetchall()
     # the fixture has no multi-platform person and no audience-quality signal: those two
-    # queries are checked on a pipeline run in tests/test_creators_profile.py
+    # queries are checked on a pipeline run in tests/adapters/test_creators_profile.py
     if "niche" not in query.title and "People" not in query.title:
         assert rows, query.title
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import SAMPLE_DATA
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "previous_release_out"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "previous_release_out"
 CORRECTIONS = "handle,followers,avg views\nmaria.fit,45500,9100\nnewcomer.one,12000,3000\n"
 TABLES = ("creator_snapshots", "deliveries", "quarantine", "ledger", "creators")
 

@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 from tests.conftest import SAMPLE_DATA
 
 TABLES = ("creator_snapshots", "creators", "quarantine")
-FAULT_SITE = Path(__file__).resolve().parent / "fault_injection"
+FAULT_SITE = Path(__file__).resolve().parents[1] / "fault_injection"
 
 
 def with_fault(env: dict[str, str], spec: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from adapters.config import load_header_aliases, load_rate_card
 from transforms.settings import RateCard
 
-CONFIG = Path(__file__).resolve().parent.parent / "transforms" / "config"
+CONFIG = Path(__file__).resolve().parents[2] / "transforms" / "config"
 
 
 def test_rate_card_covers_every_platform_and_tier_with_cited_sources() -> None:

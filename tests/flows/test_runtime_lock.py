@@ -11,7 +11,7 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OURS = {"flows", "adapters", "transforms", "schemas"}
 
 

@@ -16,8 +16,8 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.conftest import SAMPLE_DATA
-from tests.test_dask import TABLE_KEYS, table_contents
-from tests.test_faults import with_fault
+from tests.flows.test_dask import TABLE_KEYS, table_contents
+from tests.flows.test_faults import with_fault
 
 ROWS = 250_000  # enough that a run holds the lock for a few seconds
 
